@@ -1,0 +1,79 @@
+import { lessons, DEFAULT_TIMEOUTS, type Lesson, type Timeouts } from '../lessons/manifest.ts';
+
+export { lessons, type Lesson };
+
+/** The lesson's number as written in its slug ("02-echo-server" → 2). */
+export function lessonNumber(lesson: Lesson): number {
+  return Number(lesson.slug.slice(0, 2));
+}
+
+/** The slug without its number ("02-echo-server" → "echo-server"). */
+export function shortSlug(lesson: Lesson): string {
+  return lesson.slug.replace(/^\d+-/, '');
+}
+
+/** The lesson's time limits: its own overrides on top of the defaults. */
+export function timeoutsOf(lesson: Lesson): Timeouts {
+  return { ...DEFAULT_TIMEOUTS, ...lesson.timeouts };
+}
+
+/** Raised when a lesson name matches nothing; its message lists what exists. */
+export class UnknownLessonError extends Error {
+  constructor(readonly query: string) {
+    const suggestion = closest(query);
+    super(
+      `There is no lesson "${query}".` +
+        (suggestion ? ` Did you mean "${shortSlug(suggestion)}"?` : '') +
+        `\nLessons: ${lessons.map((l) => l.slug).join(', ')}`,
+    );
+    this.name = 'UnknownLessonError';
+  }
+}
+
+/**
+ * Finds a lesson by slug ("02-echo-server"), slug without number ("echo-server"), number ("2", "02")
+ * or title ("Echo server"), ignoring case. Throws UnknownLessonError when none matches.
+ */
+export function findLesson(query: string): Lesson {
+  const q = query.trim().toLowerCase();
+  const found = lessons.find(
+    (l) =>
+      l.slug === q ||
+      shortSlug(l) === q ||
+      l.title.toLowerCase() === q ||
+      (/^\d+$/.test(q) && lessonNumber(l) === Number(q)),
+  );
+  if (!found) throw new UnknownLessonError(query);
+  return found;
+}
+
+/** The lesson after this one, if any. */
+export function nextLesson(lesson: Lesson): Lesson | undefined {
+  return lessons[lessons.indexOf(lesson) + 1];
+}
+
+function closest(query: string): Lesson | undefined {
+  const q = query.trim().toLowerCase().replace(/^\d+-/, '');
+  let best: Lesson | undefined;
+  let bestDistance = Infinity;
+  for (const lesson of lessons) {
+    const d = editDistance(q, shortSlug(lesson));
+    if (d < bestDistance) [best, bestDistance] = [lesson, d];
+  }
+  // A suggestion further away than a third of the word is noise, not help.
+  return best && bestDistance <= Math.max(2, Math.floor(q.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

@@ -1,0 +1,37 @@
+// Every lesson in the manifest, proven three ways: its solution passes, its untouched starter fails
+// with a verdict (not a crash of the verifier), and each catalogued wrong program fails with its code.
+import { describe, expect, it } from 'vitest';
+import { lessons } from '../lessons/manifest.ts';
+import { lessonPaths } from '../src/paths.ts';
+import { fixturesIn, goldenText, verify } from './support.ts';
+
+for (const lesson of lessons) {
+  const paths = lessonPaths(lesson.slug);
+  describe(lesson.slug, () => {
+    it('passes with the reference solution', async () => {
+      const verdict = await verify(lesson, paths.solution);
+      expect(verdict.failure, goldenText(verdict)).toBeUndefined();
+      expect(verdict.passed).toBe(true);
+      await expect(goldenText(verdict)).toMatchFileSnapshot(`golden/${lesson.slug}.solution.txt`);
+    });
+
+    it('fails with the untouched starter, with a verdict', async () => {
+      const verdict = await verify(lesson, paths.starter);
+      expect(verdict.passed).toBe(false);
+      expect(verdict.failure?.hint, 'a starter failure must tell the learner what to do next').toBeTruthy();
+      await expect(goldenText(verdict)).toMatchFileSnapshot(`golden/${lesson.slug}.starter.txt`);
+    });
+
+    const fixtures = fixturesIn(paths.fixtures);
+    it('has at least three catalogued wrong programs', () => {
+      expect(fixtures.length).toBeGreaterThanOrEqual(3);
+    });
+    for (const fixture of fixtures) {
+      it(`fails ${fixture.name} with ${fixture.expectedCode}`, async () => {
+        const verdict = await verify(lesson, fixture.file);
+        expect(verdict.failure?.code, goldenText(verdict)).toBe(fixture.expectedCode);
+        expect(verdict.failure?.hint, 'every catalogued mistake gets a hint').toBeTruthy();
+      });
+    }
+  });
+}

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Lesson } from '../lessons/manifest.ts';
+import { verifyFile, type Verdict } from '../verify/harness/run-verifier.ts';
+import { renderEntry } from '../verify/harness/transcript.ts';
+import { formatVerdict } from '../verify/harness/report.ts';
+
+/** A wrong program catalogued for a lesson, with the failure code its header promises. */
+export interface Fixture {
+  file: string;
+  name: string;
+  expectedCode: string;
+}
+
+/**
+ * Lists the programs in a fixtures folder. Each starts with a comment naming the failure it must get:
+ *   // expect: ECHO_TEXT_BECAME_BINARY
+ */
+export function fixturesIn(dir: string): Fixture[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /\.(ts|mts|js|mjs|cjs)$/.test(f))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      const code = /^\/\/ expect: (\w+)/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+      if (!code) throw new Error(`${file} has no "// expect: CODE" line`);
+      return { file, name: f, expectedCode: code };
+    });
+}
+
+/** Verifies a file quietly and returns the verdict. */
+export function verify(lesson: Lesson, file: string, timeouts?: Parameters<typeof verifyFile>[0]['timeouts']): Promise<Verdict> {
+  return verifyFile({ lesson, file, timeouts });
+}
+
+/**
+ * The transcript as a golden file stores it: the verifier's and the clients' lines plus the verdict,
+ * with what changes from run to run (ports, timings, paths) replaced by placeholders. The program's
+ * own output is left out: when it arrives relative to client events is up to the operating system.
+ */
+export function goldenText(verdict: Verdict): string {
+  const lines = verdict.transcript.filter((e) => e.source.kind !== 'program').map(renderEntry);
+  lines.push(...formatVerdict(verdict, undefined, path.dirname(verdict.file)));
+  return `${lines.map((l) => normalise(l, verdict.file)).join('\n')}\n`;
+}
+
+function normalise(line: string, file: string): string {
+  return line
+    .split(file)
+    .join('<file>')
+    .replace(/(Starting [^:]+: )\S+/, '$1<file>')
+    .replace(/PORT=\d+/g, 'PORT=<port>')
+    .replace(/(127\.0\.0\.1|\[::1\]|localhost):\d+/g, '$1:<port>')
+    .replace(/\bport \d+/g, 'port <port>')
+    .replace(/\d+ ms\b/g, '<n> ms')
+    .replace(/(run )\S+( --lesson)/, '$1<file>$2');
+}
+
+/** Process ids of every live process whose command line mentions `needle`. */
+export function processesMentioning(needle: string): number[] {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return out
+    .split('\n')
+    .filter((l) => l.includes(needle) && !l.includes('ps -eo'))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+}

@@ -1,0 +1,312 @@
+import net from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import WebSocket, { type ClientOptions } from 'ws';
+import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
+import { describeCloseCode, describeFrame, frameSummary, type Frame } from './frames.ts';
+import type { Transcript } from './transcript.ts';
+
+/** How a connection ended, as the client saw it. */
+export interface CloseEvent {
+  code: number;
+  reason: string;
+  /** True when the server sent a close frame; false when the TCP connection just dropped. */
+  clean: boolean;
+}
+
+type Received = { type: 'frame'; frame: Frame } | { type: 'close'; close: CloseEvent };
+
+/** Options for one expectation. Failures default to the harness's codes; lessons name their own. */
+export interface ExpectOptions {
+  /** How long to wait. Defaults to the lesson's step timeout. */
+  timeoutMs?: number;
+  /** Failure code when the wrong thing arrives. */
+  code?: string;
+  /** Hint when the wrong thing arrives. */
+  hint?: string;
+  /** Failure code when nothing arrives in time (default NO_REPLY). */
+  timeoutCode?: string;
+  /** Hint when nothing arrives in time. */
+  timeoutHint?: string;
+}
+
+/** Everything a client needs from the session it belongs to. */
+export interface ClientContext {
+  transcript: Transcript;
+  stepTimeoutMs: number;
+  /** Rejects when the learner's program dies, so no wait outlives it. */
+  programGone: Promise<never>;
+}
+
+/**
+ * A real `ws` client that writes every frame it sends and receives into the transcript under its own
+ * name, and offers expectations that fail with "Expected X, got Y".
+ */
+export class TestClient {
+  /** The underlying ws socket, for lessons that need more than the helpers offer. */
+  ws!: WebSocket;
+  /** Bytes that crossed the TCP connection, handshake included. */
+  readonly wire = { sent: 0, received: 0 };
+  /** The handshake response, once connected. */
+  response?: IncomingMessage;
+  /** Pings the server sent, with their arrival times (ms since connect). */
+  readonly pings: number[] = [];
+  private readonly inbox: Received[] = [];
+  private waiter?: () => void;
+  private closeEvent?: CloseEvent;
+  private socket?: net.Socket;
+  private connectedAt = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: ClientContext,
+  ) {}
+
+  private log(text: string, tone?: 'detail' | 'error'): void {
+    this.ctx.transcript.add({ kind: 'client', name: this.name }, text, tone);
+  }
+
+  /** Opens the connection and waits for the handshake to complete. */
+  async connect(url: string, options: ClientOptions = {}): Promise<this> {
+    this.log(`connecting to ${url}`);
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      handshakeTimeout: this.ctx.stepTimeoutMs,
+      ...options,
+      // Counting bytes on our own socket shows the learner what the wire really carried.
+      createConnection: (opts: net.NetConnectOpts) => {
+        this.socket = net.connect(opts);
+        return this.socket;
+      },
+    } as ClientOptions);
+    this.ws = ws;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const frame: Frame = { kind: isBinary ? 'binary' : 'text', data };
+      this.log(`← ${frameSummary(frame)}`);
+      this.push({ type: 'frame', frame });
+    });
+    ws.on('error', (error) => this.log(`! ${error.message}`, 'error'));
+    ws.on('ping', () => {
+      this.pings.push(Date.now() - this.connectedAt);
+      this.log('← ping', 'detail');
+    });
+    ws.on('close', (code, reason) => {
+      this.countWire();
+      const clean = code !== 1006;
+      this.closeEvent = { code, reason: reason.toString(), clean };
+      this.log(
+        clean
+          ? `← close ${describeCloseCode(code)}${reason.length ? ` reason ${JSON.stringify(reason.toString())}` : ''}`
+          : '✂ connection dropped without a close frame (1006)',
+      );
+      this.push({ type: 'close', close: this.closeEvent });
+    });
+
+    const opened = new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('unexpected-response', (_req, res) => {
+        const status = `${res.statusCode} ${res.statusMessage ?? ''}`.trim();
+        this.log(`← HTTP ${status} (not an upgrade)`, 'error');
+        res.resume();
+        reject(
+          new VerifyFailure({
+            code: HarnessCodes.HANDSHAKE_REJECTED,
+            expected: 'HTTP 101 Switching Protocols in answer to the upgrade request',
+            actual: `HTTP ${status}`,
+            hint: 'The WebSocket server must handle upgrade requests. Create it with new WebSocketServer({ port }) or attach it to your HTTP server with new WebSocketServer({ server }).',
+          }),
+        );
+        ws.terminate();
+      });
+      ws.once('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          new VerifyFailure({
+            code: HarnessCodes.CONNECT_FAILED,
+            expected: 'the WebSocket connection to open',
+            actual: `${error.code ?? 'an error'}: ${error.message}`,
+            hint:
+              error.code === 'ECONNREFUSED'
+                ? 'Nothing accepts connections on that port any more: did your server stop listening?'
+                : 'Your server accepted the TCP connection but did not complete the WebSocket handshake.',
+          }),
+        );
+      });
+      ws.once('close', () =>
+        reject(new VerifyFailure({ code: HarnessCodes.CONNECT_FAILED, message: 'The connection closed during the handshake.' })),
+      );
+    });
+    ws.on('upgrade', (res) => (this.response = res));
+    await Promise.race([opened, this.ctx.programGone]);
+    this.connectedAt = Date.now();
+    this.countWire();
+    this.log('connected (HTTP 101 Switching Protocols)');
+    return this;
+  }
+
+  private countWire(): void {
+    if (!this.socket) return;
+    this.wire.sent = this.socket.bytesWritten;
+    this.wire.received = this.socket.bytesRead;
+  }
+
+  /** Bytes on the wire so far, handshake included. */
+  wireBytes(): { sent: number; received: number } {
+    this.countWire();
+    return { ...this.wire };
+  }
+
+  private push(item: Received): void {
+    this.inbox.push(item);
+    this.waiter?.();
+  }
+
+  /** Sends a text frame. */
+  sendText(text: string): void {
+    this.send({ kind: 'text', data: Buffer.from(text) });
+  }
+
+  /** Sends a binary frame. */
+  sendBinary(data: Buffer): void {
+    this.send({ kind: 'binary', data });
+  }
+
+  /** Sends a value as a JSON text frame. */
+  sendJson(value: unknown): void {
+    this.sendText(JSON.stringify(value));
+  }
+
+  private send(frame: Frame): void {
+    this.log(`→ ${frameSummary(frame)}`);
+    this.ws.send(frame.data, { binary: frame.kind === 'binary' });
+  }
+
+  /**
+   * The next thing that arrives: a frame, or the close. Fails when nothing arrives in time, or when the
+   * learner's program dies while waiting. `awaiting` says, in failure messages, what was expected.
+   */
+  async next(awaiting: string, options: ExpectOptions = {}): Promise<Received> {
+    const timeoutMs = options.timeoutMs ?? this.ctx.stepTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    while (this.inbox.length === 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new VerifyFailure({
+          code: options.timeoutCode ?? HarnessCodes.NO_REPLY,
+          expected: `${awaiting} within ${timeoutMs} ms`,
+          actual: `nothing (${this.name} was still waiting)`,
+          hint: options.timeoutHint,
+        });
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        new Promise<void>((resolve) => {
+          this.waiter = resolve;
+          timer = setTimeout(resolve, left);
+        }),
+        this.ctx.programGone,
+      ]).finally(() => clearTimeout(timer));
+    }
+    return this.inbox.shift()!;
+  }
+
+  /** The next frame; fails with CONNECTION_CLOSED if the connection closes first. */
+  async nextFrame(awaiting: string, options: ExpectOptions = {}): Promise<Frame> {
+    const item = await this.next(awaiting, options);
+    if (item.type === 'close') throw this.closedWhileWaiting(awaiting, item.close, options);
+    return item.frame;
+  }
+
+  private closedWhileWaiting(awaiting: string, close: CloseEvent, options: ExpectOptions): VerifyFailure {
+    return new VerifyFailure({
+      code: HarnessCodes.CONNECTION_CLOSED,
+      expected: awaiting,
+      actual: close.clean
+        ? `a close frame ${describeCloseCode(close.code)}`
+        : 'the connection dropped without a close frame (1006): the server destroyed the socket or crashed',
+      hint: options.hint ?? 'Keep each connection open until the client closes it.',
+    });
+  }
+
+  /** Expects a text frame with exactly this content. */
+  async expectText(expected: string, options: ExpectOptions = {}): Promise<void> {
+    const want: Frame = { kind: 'text', data: Buffer.from(expected) };
+    await this.expectFrame(want, options);
+  }
+
+  /** Expects a binary frame with exactly these bytes. */
+  async expectBinary(expected: Buffer, options: ExpectOptions = {}): Promise<void> {
+    await this.expectFrame({ kind: 'binary', data: expected }, options);
+  }
+
+  /** Expects exactly this frame: same type, same bytes. */
+  async expectFrame(want: Frame, options: ExpectOptions = {}): Promise<void> {
+    const got = await this.nextFrame(describeFrame(want), options);
+    if (got.kind !== want.kind || !got.data.equals(want.data)) {
+      throw new VerifyFailure({ code: options.code ?? 'UNEXPECTED_FRAME', expected: describeFrame(want), actual: describeFrame(got), hint: options.hint });
+    }
+  }
+
+  /** Expects a text frame holding JSON, and returns it parsed. */
+  async expectJson<T = unknown>(awaiting: string, options: ExpectOptions = {}): Promise<T> {
+    const got = await this.nextFrame(awaiting, options);
+    const fail = (actual: string, extra = '') =>
+      new VerifyFailure({ code: options.code ?? 'NOT_JSON', expected: awaiting, actual: actual + extra, hint: options.hint });
+    if (got.kind !== 'text') throw fail(describeFrame(got));
+    try {
+      return JSON.parse(got.data.toString('utf8')) as T;
+    } catch {
+      throw fail(describeFrame(got), ', which is not valid JSON');
+    }
+  }
+
+  /** Fails if any frame arrives within `ms`. */
+  async expectSilence(ms: number, failure: Omit<FailureDetails, 'actual'>): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    const frame = this.inbox.find((i) => i.type === 'frame');
+    if (frame && frame.type === 'frame') throw new VerifyFailure({ ...failure, actual: describeFrame(frame.frame) });
+  }
+
+  /** Waits for the connection to close and returns how. */
+  async expectClose(awaiting = 'the connection to close', options: ExpectOptions = {}): Promise<CloseEvent> {
+    for (;;) {
+      const item = await this.next(awaiting, options);
+      if (item.type === 'close') return item.close;
+    }
+  }
+
+  /** Frames received and not yet taken by an expectation. */
+  get pending(): Frame[] {
+    return this.inbox.flatMap((i) => (i.type === 'frame' ? [i.frame] : []));
+  }
+
+  /** True while the connection is open. */
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes cleanly with a close frame. */
+  close(code = 1000, reason = ''): void {
+    this.log(`→ close ${describeCloseCode(code)}${reason ? ` reason ${JSON.stringify(reason)}` : ''}`);
+    this.ws.close(code, reason);
+  }
+
+  /** Drops the TCP connection without a close frame, as a crashed or unplugged client would. */
+  terminate(): void {
+    this.log('✂ drops the connection without a close frame');
+    this.ws.terminate();
+  }
+
+  /** Quietly releases the connection at the end of a verification. */
+  dispose(): void {
+    if (this.ws && this.ws.readyState !== WebSocket.CLOSED) {
+      this.ws.removeAllListeners('close');
+      this.ws.removeAllListeners('message');
+      this.ws.on('error', () => {});
+      this.ws.terminate();
+    }
+  }
+
+  /** How the connection closed, once it has. */
+  get closed(): CloseEvent | undefined {
+    return this.closeEvent;
+  }
+}

@@ -1,0 +1,251 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { ROOT } from '../../src/paths.ts';
+import { HarnessCodes, VerifyFailure } from './failure.ts';
+import { BoundedOutput } from './output.ts';
+import { reachableHost, type LoopbackHost } from './ports.ts';
+import type { Transcript } from './transcript.ts';
+
+const require = createRequire(import.meta.url);
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+const PRELOAD = pathToFileURL(path.join(import.meta.dirname, 'runtime', 'preload.mjs')).href;
+const REPORT_FD = 3;
+const PROBE_EVERY_MS = 40;
+const CLOSE_WAIT_MS = 200;
+
+/** What to start and how. */
+export interface ProgramOptions {
+  /** Absolute path of the learner's file. */
+  file: string;
+  /** The port the program must listen on; given to it as PORT. */
+  port: number;
+  /** Extra environment (the lesson's own variables). */
+  env?: Record<string, string>;
+  /** The prefix its output gets in the transcript. */
+  name?: string;
+  transcript: Transcript;
+}
+
+/** How the program ended. */
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A report from the preload inside the program: it listened on a port. */
+interface ListenReport {
+  type: 'listening';
+  port: number;
+  address: string;
+  requested: number | null;
+}
+
+/** A report from the preload: the program called ws send() on a socket whose readyState was not OPEN. */
+export interface SendNotOpenReport {
+  type: 'send-not-open';
+  readyState: number;
+}
+
+type Report = ListenReport | SendNotOpenReport;
+
+/** Process groups still alive, so that even an abrupt exit of the verifier takes them down. */
+const liveGroups = new Set<number>();
+process.on('exit', () => {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+});
+
+/**
+ * The learner's program, run the way every lesson runs it: `node` with tsx (so .ts, .mts, .js, .mjs and
+ * .cjs all work), in its own process group, with PORT set, its output captured and bounded. Stopping it
+ * always takes down the whole group.
+ */
+export class LearnerProgram {
+  readonly child: ChildProcess;
+  readonly name: string;
+  /** Resolves when the program has exited, for whatever reason. */
+  readonly exited: Promise<ExitInfo>;
+  exitInfo?: ExitInfo;
+  /** Set when stop() needed SIGKILL because SIGTERM was not enough. */
+  neededKill = false;
+  private readonly output: BoundedOutput;
+  private readonly listens: ListenReport[] = [];
+  /** Every send() the program made on a WebSocket that was not OPEN (CLOSING 2 or CLOSED 3). */
+  readonly sendsNotOpen: SendNotOpenReport[] = [];
+  private readonly listenWaiters: Array<(r: ListenReport) => void> = [];
+
+  constructor(private readonly options: ProgramOptions) {
+    this.name = options.name ?? 'your server';
+    const { transcript } = options;
+    this.child = spawn(process.execPath, ['--import', TSX_LOADER, '--import', PRELOAD, options.file], {
+      cwd: path.dirname(options.file),
+      env: {
+        ...process.env,
+        ...options.env,
+        PORT: String(options.port),
+        WSW_REPORT_FD: String(REPORT_FD),
+        WSW_PACKAGES_FROM: pathToFileURL(path.join(ROOT, 'package.json')).href,
+        // For CommonJS files, which do not go through the resolve hook.
+        NODE_PATH: path.join(ROOT, 'node_modules'),
+        FORCE_COLOR: '0',
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    if (this.child.pid) liveGroups.add(this.child.pid);
+    this.output = new BoundedOutput((line) => transcript.add({ kind: 'program', name: this.name }, line));
+    this.output.attach(this.child.stdout!, 'stdout');
+    this.output.attach(this.child.stderr!, 'stderr');
+    readline.createInterface({ input: this.child.stdio[REPORT_FD] as Readable }).on('line', (line) => {
+      try {
+        const report = JSON.parse(line) as Report;
+        if (report.type === 'send-not-open') {
+          this.sendsNotOpen.push(report);
+          return;
+        }
+        this.listens.push(report);
+        for (const waiter of this.listenWaiters.splice(0)) waiter(report);
+      } catch {
+        // Only the preload writes here; a broken line is ignored rather than trusted.
+      }
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        if (this.child.pid) liveGroups.delete(this.child.pid);
+        const done = () => {
+          if (this.exitInfo) return;
+          this.output.flush();
+          this.exitInfo = { code, signal };
+          resolve(this.exitInfo);
+        };
+        // Wait for 'close' (every line printed has been read, the stack included), but not for long:
+        // a child the program spawned may hold its output open.
+        this.child.once('close', done);
+        setTimeout(done, CLOSE_WAIT_MS);
+      });
+      this.child.once('error', () => {
+        this.exitInfo = { code: null, signal: null };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  /** The process id (also the process group id). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Everything the program wrote to stderr lately (bounded): where its stack trace is. */
+  get stderrTail(): string {
+    return this.output.stderrTail;
+  }
+
+  /**
+   * Waits until the program accepts connections on PORT and returns the loopback host to use.
+   * Fails at once if the program exits or listens on another port, and after `timeoutMs` if it never
+   * listens. Readiness is probed by connecting, never assumed after a sleep.
+   */
+  async waitUntilListening(timeoutMs: number): Promise<LoopbackHost> {
+    const { port } = this.options;
+    const deadline = Date.now() + timeoutMs;
+    let wrong: ListenReport | undefined;
+    while (Date.now() < deadline) {
+      if (this.exitInfo) throw this.exitFailure('before it started listening');
+      const onPort = this.listens.find((r) => r.port === port);
+      wrong ??= this.listens.find((r) => r.port !== port && r.requested !== 0);
+      if (wrong && !onPort) {
+        throw new VerifyFailure({
+          code: HarnessCodes.WRONG_PORT,
+          expected: `your server to listen on port ${port} (the PORT environment variable)`,
+          actual: `it listened on port ${wrong.port}`,
+          hint: 'Do not hard-code the port: read it with Number(process.env.PORT). The verifier picks a free port each run.',
+        });
+      }
+      const host = await reachableHost(port);
+      if (host) return host;
+      await Promise.race([
+        this.exited,
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(PROBE_EVERY_MS, Math.max(0, deadline - Date.now())));
+          this.listenWaiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+      ]);
+    }
+    if (this.exitInfo) throw this.exitFailure('before it started listening');
+    throw new VerifyFailure({
+      code: HarnessCodes.NEVER_LISTENED,
+      message: `Your server did not listen on port ${port} within ${timeoutMs} ms.`,
+      hint:
+        'A server must call listen (or new WebSocketServer({ port })) with the port from process.env.PORT, ' +
+        'and keep running. If it does, check that nothing before listen() blocks or waits forever.',
+    });
+  }
+
+  /** The failure that says the program is no longer running, with its exit status and stack. */
+  exitFailure(when: string): VerifyFailure {
+    const { code, signal } = this.exitInfo ?? { code: null, signal: null };
+    const status = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const location = locateError(this.stderrTail, this.options.file);
+    if (code === 0 && !signal) {
+      return new VerifyFailure({
+        code: HarnessCodes.PROGRAM_EXITED,
+        message: `Your program ${status} ${when}. A server is expected to be a long-running process.`,
+        hint: 'Something must keep the process alive: a listening server does. Check that you call listen and never process.exit().',
+      });
+    }
+    return new VerifyFailure({
+      code: HarnessCodes.PROGRAM_CRASHED,
+      message: `Your program ${status} ${when}.${location ? ` The error was raised at ${location}.` : ''}`,
+      hint: 'Read the error above, printed under [your server]: its first line says what went wrong, the stack says where.',
+      details: errorExcerpt(this.stderrTail),
+    });
+  }
+
+  /**
+   * Stops the program and everything it started: SIGTERM to the group, then SIGKILL after `graceMs`.
+   * Resolves once the program is gone. Safe to call more than once.
+   */
+  async stop(graceMs = 500): Promise<ExitInfo> {
+    const pid = this.child.pid;
+    if (pid && !this.exitInfo) {
+      killGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => {
+        this.neededKill = true;
+        killGroup(pid, 'SIGKILL');
+      }, graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    // Children the program spawned share its group and may outlive it: sweep them too.
+    if (pid) killGroup(pid, 'SIGKILL');
+    return this.exited;
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** "your-file.ts:12:5" when the stack mentions the learner's file, so the learner knows where to look. */
+export function locateError(stderr: string, file: string): string | undefined {
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const match = new RegExp(`${escaped}:(\\d+)(?::(\\d+))?`).exec(stderr);
+  return match ? `${path.basename(file)}:${match[1]}${match[2] ? `:${match[2]}` : ''}` : undefined;
+}
+
+/** The first error line of a stack trace, as a short excerpt. */
+function errorExcerpt(stderr: string): string[] {
+  const lines = stderr.split('\n').filter((l) => l.trim());
+  const first = lines.findIndex((l) => /^\w*(Error|Exception)\b|^\s*at |Error:/.test(l));
+  return first === -1 ? [] : lines.slice(first, first + 1).map((l) => l.trim());
+}

@@ -1,0 +1,177 @@
+import type { ClientOptions } from 'ws';
+import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
+import { TestClient } from './client.ts';
+import { VerifyFailure, type FailureDetails } from './failure.ts';
+import { freePort, urlHost, type LoopbackHost } from './ports.ts';
+import { LearnerProgram } from './program.ts';
+import type { Transcript } from './transcript.ts';
+
+/** A learner's server that is up and listening. */
+export interface RunningServer {
+  program: LearnerProgram;
+  port: number;
+  /** The loopback address it answered on. */
+  host: LoopbackHost;
+  /** `ws://127.0.0.1:PORT` (no trailing slash). */
+  wsUrl: string;
+  /** `http://127.0.0.1:PORT`. */
+  httpUrl: string;
+}
+
+export interface StartOptions {
+  /** Shown as the prefix of its output: `[your server]` by default. */
+  name?: string;
+  /** Extra env on top of the lesson's. */
+  env?: Record<string, string>;
+}
+
+export interface ClientConnectOptions {
+  /** Path and query to connect to, default `/`. */
+  path?: string;
+  /** Which server, when a lesson starts more than one; default the first. */
+  server?: RunningServer;
+  /** Passed to the ws client. */
+  ws?: ClientOptions;
+}
+
+/**
+ * What a lesson's verifier works with. It reads as the lesson's story: start the server, open clients,
+ * send, expect; all plumbing (ports, processes, timeouts, teardown) stays in here.
+ */
+export class Verification {
+  readonly servers: RunningServer[] = [];
+  readonly clients: TestClient[] = [];
+  /** The step running now, named in failures. */
+  currentStep?: string;
+  readonly steps: Array<{ title: string; ms: number; passed: boolean }> = [];
+  private readonly cleanups: Array<() => Promise<unknown> | unknown> = [];
+  private goneReject!: (failure: VerifyFailure) => void;
+  /** Rejects when any server the verification started exits; every wait races against it. */
+  readonly programGone: Promise<never>;
+
+  constructor(
+    readonly lesson: Lesson,
+    /** Absolute path of the learner's file. */
+    readonly file: string,
+    readonly transcript: Transcript,
+    readonly timeouts: Timeouts,
+  ) {
+    this.programGone = new Promise<never>((_, reject) => (this.goneReject = reject));
+    this.programGone.catch(() => {});
+  }
+
+  /** Writes a line of the verifier's own into the transcript. */
+  note(text: string): void {
+    this.transcript.note(text);
+  }
+
+  /** The lesson's env plus PORT-independent extras, as given to every server. */
+  get lessonEnv(): Record<string, string> {
+    return { ...this.lesson.env };
+  }
+
+  /** Starts the learner's program on a free port and waits until it listens there. */
+  async start(options: StartOptions = {}): Promise<RunningServer> {
+    const port = await freePort();
+    const env = { ...this.lessonEnv, ...options.env };
+    const shownEnv = Object.entries({ PORT: String(port), ...env })
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    this.note(`Starting ${options.name ?? 'your server'}: ${shortPath(this.file)} with ${shownEnv}`);
+    const startedAt = Date.now();
+    const program = new LearnerProgram({ file: this.file, port, env, name: options.name, transcript: this.transcript });
+    this.defer(() => program.stop());
+    const host = await program.waitUntilListening(this.timeouts.startMs);
+    this.note(`${options.name ?? 'Your server'} is listening on ${urlHost(host)}:${port} (ready in ${Date.now() - startedAt} ms)`);
+    void program.exited.then(() => {
+      if (!this.stopping) this.goneReject(program.exitFailure(this.currentStep ? `during "${this.currentStep}"` : 'while being verified'));
+    });
+    const server: RunningServer = {
+      program,
+      port,
+      host,
+      wsUrl: `ws://${urlHost(host)}:${port}`,
+      httpUrl: `http://${urlHost(host)}:${port}`,
+    };
+    this.servers.push(server);
+    return server;
+  }
+
+  /** True while the verification stops servers on purpose, so their exit is not a failure. */
+  stopping = false;
+
+  /** Stops a server on purpose (SIGTERM, then SIGKILL after `graceMs`), reporting how long it took. */
+  async stopServer(server: RunningServer, graceMs = 500): Promise<{ ms: number; neededKill: boolean }> {
+    this.stopping = true;
+    const started = Date.now();
+    this.note(`Sending SIGTERM to ${server.program.name}`);
+    await server.program.stop(graceMs);
+    const ms = Date.now() - started;
+    this.note(server.program.neededKill ? `${server.program.name} ignored SIGTERM; killed after ${ms} ms` : `${server.program.name} exited in ${ms} ms`);
+    return { ms, neededKill: server.program.neededKill };
+  }
+
+  /** Opens a named WebSocket client to a running server. */
+  async client(name: string, options: ClientConnectOptions = {}): Promise<TestClient> {
+    const server = options.server ?? this.servers[0];
+    if (!server) throw new Error('client() before start(): start the server first');
+    const client = new TestClient(name, {
+      transcript: this.transcript,
+      stepTimeoutMs: this.timeouts.stepMs,
+      programGone: this.programGone,
+    });
+    this.clients.push(client);
+    this.defer(() => client.dispose());
+    await client.connect(`${server.wsUrl}${options.path ?? '/'}`, options.ws);
+    return client;
+  }
+
+  /**
+   * Runs one step of the lesson's story. Its title appears in the transcript and in any failure
+   * raised inside it.
+   */
+  async step(title: string, body: () => Promise<void>): Promise<void> {
+    this.currentStep = title;
+    this.note(`▸ ${title}`);
+    const started = Date.now();
+    try {
+      await Promise.race([body(), this.programGone]);
+      this.steps.push({ title, ms: Date.now() - started, passed: true });
+    } catch (error) {
+      this.steps.push({ title, ms: Date.now() - started, passed: false });
+      if (error instanceof VerifyFailure) error.step ??= title;
+      throw error;
+    }
+    this.currentStep = undefined;
+  }
+
+  /** A failure to throw: `throw v.fail({ code, expected, actual, hint })`. */
+  fail(details: FailureDetails): VerifyFailure {
+    return new VerifyFailure(details);
+  }
+
+  /** Registers work to undo at the end, whatever happens (run in reverse order). */
+  defer(cleanup: () => Promise<unknown> | unknown): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Runs every cleanup; never throws. */
+  async teardown(): Promise<void> {
+    this.stopping = true;
+    for (const cleanup of this.cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch {
+        // Teardown goes on whatever one step of it does.
+      }
+    }
+  }
+}
+
+function shortPath(file: string): string {
+  const relative = file.startsWith(process.cwd() + '/') ? file.slice(process.cwd().length + 1) : file;
+  return relative;
+}
+
+/** What a lesson's verifier module exports by default. */
+export type LessonVerifier = (v: Verification) => Promise<void>;
