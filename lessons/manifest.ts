@@ -41,11 +41,14 @@ export const lessons: readonly Lesson[] = [
     title: 'HTTP vs WebSocket',
     summary: 'One server, one port: answer an HTTP request, then push to a WebSocket without being asked.',
     hints: [
-      'Create the HTTP server yourself with http.createServer, then hand it to the WebSocket server: new WebSocketServer({ server }). Both now share PORT.',
-      'The HTTP handler answers GET /time once and ends the response; the WebSocket side starts a setInterval for each connection that is opened.',
-      'Read the tick from process.env.TICK_MS (a number of milliseconds), and clearInterval when that socket closes, or the timer keeps sending to nobody.',
+      'Answer GET /time in the handler you give to http.createServer, and finish with res.end(body): an HTTP answer is not sent until it ends.',
+      'Give that same server to ws, new WebSocketServer({ server }), instead of a { port } of its own. Upgrade requests on PORT then reach ws; every other request still reaches your handler.',
+      "The server may speak first: in wss.on('connection', …) start a setInterval that sends on that socket. Do not wait for the client to say anything.",
+      "Take the period from Number(process.env.TICK_MS), and clearInterval in the socket's 'close' handler, or the timer keeps firing for a client that left.",
     ],
     env: { TICK_MS: '100' },
+    // Every wait on loopback is short; a failing program is judged sooner. A tick is 100 ms.
+    timeouts: { stepMs: 1500 },
   },
   {
     slug: '02-echo-server',
@@ -58,5 +61,45 @@ export const lessons: readonly Lesson[] = [
     ],
     // An echo on loopback takes a millisecond; waiting longer only delays the verdict.
     timeouts: { stepMs: 1000 },
+  },
+  {
+    slug: '03-broadcast',
+    title: 'Broadcast',
+    summary: 'A chat room: relay each JSON message to every other open client.',
+    hints: [
+      'ws does not broadcast for you. wss.clients is the set of every connected socket: in the sender\'s \'message\' handler, loop over it and send to each one but the sender.',
+      'Send a new object, not the text as it came: build { type: "chat", sender, message } from the parsed message and send it with JSON.stringify. No username? The sender is "Anonymous".',
+      'Anything can arrive. Put JSON.parse in try/catch, then check the shape (an object, type "chat", message a string) before using it; when something is wrong, reply { type: "error", message } to that socket alone.',
+      'A client that is closing is still in wss.clients. Before each send in the loop, check client.readyState === WebSocket.OPEN.',
+    ],
+    // A relay on loopback takes a millisecond; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1000 },
+  },
+  {
+    slug: '04-lifecycle',
+    title: 'Lifecycle',
+    summary: 'Join, leave, close codes, and a presence count that is always exact.',
+    hints: [
+      "Keep one Map from socket to id. In 'connection': add the socket, welcome it, then tell every other socket in the Map that it joined. The Map's size is the count.",
+      "'close' fires once for every connection, however it ends: a quit, the client closing, or a dropped connection (code 1006). Delete the socket there and announce the leave there, and nowhere else.",
+      'For {"type":"quit"}, call socket.close(1000, "goodbye"): a close frame with a code and a reason. terminate() would drop the connection without telling the client why.',
+      "Add socket.on('error', …) in 'connection', even if it only logs: an 'error' event with no listener is thrown, and one broken frame takes the whole server down.",
+    ],
+    // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1000 },
+  },
+  {
+    slug: '05-heartbeat',
+    title: 'Heartbeat',
+    summary: 'Ping every client, and terminate the ones that stopped answering.',
+    hints: [
+      'One setInterval for the whole server, with the delay Number(process.env.HEARTBEAT_INTERVAL_MS). Each round visits every socket in wss.clients and calls ping() on it.',
+      "Give each socket a flag: true when it connects and whenever its 'pong' event fires. Each round, set the flag to false just before pinging.",
+      'Judge at the start of the next round: a socket whose flag is still false missed the last ping. It cannot answer a close handshake, so terminate() it instead of close().',
+      "A running interval keeps Node alive after the server has closed: clear it in wss.on('close', ...), so that SIGTERM → wss.close() lets the process end.",
+    ],
+    env: { HEARTBEAT_INTERVAL_MS: '100' },
+    // Ten healthy rounds take a second; the whole story fits well within ten.
+    timeouts: { totalMs: 10000 },
   },
 ];

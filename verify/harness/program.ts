@@ -5,6 +5,7 @@ import readline from 'node:readline';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../../src/paths.ts';
+import { PACKAGES_DIR } from '../../src/workspace.ts';
 import { HarnessCodes, VerifyFailure } from './failure.ts';
 import { BoundedOutput } from './output.ts';
 import { reachableHost, type LoopbackHost } from './ports.ts';
@@ -89,7 +90,7 @@ export class LearnerProgram {
         WSW_REPORT_FD: String(REPORT_FD),
         WSW_PACKAGES_FROM: pathToFileURL(path.join(ROOT, 'package.json')).href,
         // For CommonJS files, which do not go through the resolve hook.
-        NODE_PATH: path.join(ROOT, 'node_modules'),
+        NODE_PATH: PACKAGES_DIR,
         FORCE_COLOR: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],

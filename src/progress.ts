@@ -1,0 +1,52 @@
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+interface Storage {
+  dir: string;
+  get(name: string): unknown;
+  save(name: string, data: unknown): void;
+  reset(): void;
+}
+
+/** The package name; it also names the progress folder, `~/.config/websocket-workshop`. */
+export const APP_NAME = 'websocket-workshop';
+
+/**
+ * A learner's progress: the current lesson and the lessons passed. Stored exactly where
+ * workshopper-adventure keeps it, so the menu and `verify` agree, without loading the menu's code.
+ */
+export class Progress {
+  private readonly storage: Storage;
+
+  constructor(home = process.env.HOME || process.env.USERPROFILE || '.') {
+    const storage = require('workshopper-adventure-storage') as (...parts: string[]) => Storage;
+    this.storage = storage(home, '.config', APP_NAME);
+  }
+
+  /** The folder progress is kept in. */
+  get dir(): string {
+    return this.storage.dir;
+  }
+
+  /** Slug of the current lesson, if one was selected. */
+  current(): string | undefined {
+    const value = this.storage.get('current');
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  setCurrent(slug: string): void {
+    this.storage.save('current', slug);
+  }
+
+  /** Slugs of the lessons passed. */
+  completed(): string[] {
+    const value = this.storage.get('completed');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+  }
+
+  markCompleted(slug: string): void {
+    const done = this.completed();
+    if (!done.includes(slug)) this.storage.save('completed', [...done, slug]);
+  }
+}
