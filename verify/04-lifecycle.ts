@@ -80,6 +80,7 @@ export default (async (v) => {
     await room.departed(dave, { code: 1006, how: 'dropped' });
   });
 
+  // Here a crash is the lesson's own failure: it is what a missing 'error' listener does.
   await crashMeans(
     v,
     Codes.CRASHED_ON_ERROR,
@@ -102,10 +103,7 @@ export default (async (v) => {
     await alice.expectClose();
     await room.departed(alice, { code: 1000, how: 'closed' });
 
-    v.note(
-      `${CYCLES} clients connect and leave, ${BATCH} at a time: 20 close the connection (half of them before ` +
-        'their welcome), 10 send quit, 20 drop it without a close frame (half of them before their welcome)',
-    );
+    v.note(describeComingAndGoing(CYCLES));
     await comeAndGo(v, CYCLES);
     const tally = await countNotices(watcher, CYCLES, v.timeouts.stepMs);
     v.note(`the watcher saw ${tally.joins} joins and ${tally.leaves} leaves`);
@@ -223,7 +221,7 @@ class Room {
       if (how.code !== undefined && leave.code !== how.code) {
         throw this.v.fail({
           code: Codes.WRONG_LEAVE_CODE,
-          expected: `"code":${how.code} in the leave notice about ${client.name} (${describeCloseCode(how.code)})`,
+          expected: `"code":${how.code} in the leave notice about ${client.name}, whose connection ended with ${describeCloseCode(how.code)}`,
           actual: leave.code === undefined ? 'no code' : `"code":${JSON.stringify(leave.code)}`,
           hint: "The 'close' handler receives (code, reason): put that code in the leave notice, so everyone can tell a goodbye (1000, 1001) from a dropped connection (1006).",
         });
@@ -291,7 +289,7 @@ class Room {
       expected: waited.expected,
       actual: waited.actual,
       hint: dropped
-        ? `A dropped connection sends no close frame, yet 'close' still fires on the server, with code 1006. Announce every leave there, whatever the code. ${LEAVE_HINT}`
+        ? "A dropped connection sends no close frame, yet 'close' still fires on the server, with code 1006. Announce the leave there whatever the code: a client that vanished has left too."
         : LEAVE_HINT,
     });
   }
@@ -320,7 +318,7 @@ class Room {
 
   private wrongCount(client: TestClient, type: string, online: number, got: unknown): VerifyFailure {
     const actual = `"online":${JSON.stringify(got)} in ${client.name}'s ${type} message`;
-    const expected = `"online":${online} (${this.names()})`;
+    const expected = `"online":${online} (${this.names(type === 'welcome' ? client : undefined)})`;
     if (this.churned) {
       return this.v.fail({ code: Codes.PRESENCE_DRIFT, expected: `${expected} ${this.churned}`, actual, hint: DRIFT_HINT });
     }
@@ -369,9 +367,10 @@ class Room {
     }
   }
 
-  /** "alice, bob and carol are connected". */
-  private names(): string {
+  /** "alice, bob and carol are connected", counting a newcomer not yet welcomed when given. */
+  private names(newcomer?: TestClient): string {
     const names = this.members.map((m) => m.client.name);
+    if (newcomer) names.push(newcomer.name);
     if (names.length === 0) return 'nobody is connected';
     const list = names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
     return `${list} ${names.length === 1 ? 'is' : 'are'} connected`;
@@ -497,6 +496,20 @@ async function comeAndGo(v: Verification, count: number): Promise<void> {
       }),
     );
   }
+}
+
+/** "50 clients connect and leave, 10 at a time: 20 close the connection (10 before their welcome), …". */
+function describeComingAndGoing(count: number): string {
+  const ways = Array.from({ length: count }, (_, n) => DEPARTURES[n % DEPARTURES.length]!);
+  const tell = (closes: string, what: string) => {
+    const all = ways.filter((w) => w.closes === closes);
+    const early = all.filter((w) => w.early).length;
+    return `${all.length} ${what}${early ? ` (${early} before their welcome)` : ''}`;
+  };
+  return (
+    `${count} clients connect and leave, ${BATCH} at a time: ${tell('close', 'close the connection')}, ` +
+    `${tell('quit', 'send quit')}, ${tell('drop', 'drop it without a close frame')}`
+  );
 }
 
 /**

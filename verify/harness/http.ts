@@ -53,7 +53,7 @@ export type RawExchange =
 /** An answer to an upgrade request: the response head and the socket, which from now on carries frames. */
 export interface RawUpgrade {
   exchange: RawExchange;
-  /** The connection, still open when the server switched protocols. */
+  /** The connection, still open when the server switched protocols; paused until its new owner resumes it. */
   socket: net.Socket;
   /** Bytes that arrived after the response head, in the same reads: the first frames. */
   rest: Buffer;
@@ -122,6 +122,8 @@ export class RawHttpClient {
     const exchange = await this.readResponse(bytes.length, false, true);
     const rest = this.buffered;
     if (this.socket === socket) this.detach();
+    // Held until the new owner listens, so no frame is read with nobody there to take it.
+    socket.pause();
     return { exchange, socket, rest };
   }
 
@@ -202,6 +204,8 @@ export class RawHttpClient {
         if (body.done) {
           this.buffered = afterHead.subarray(body.consumed);
           const response: RawResponse = { ...head, body: body.body, framingBytes: body.framing, bytes: head.headBytes + body.framing + body.body.length };
+          // The server said it will close: do not send the next request into a connection on its way out.
+          if (/\bclose\b/i.test(headerValue(head, 'connection') ?? '')) this.close();
           return { complete: true, requestBytes, response };
         }
       }

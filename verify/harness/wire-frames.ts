@@ -70,6 +70,7 @@ export class FrameTap {
       this.ended = true;
       this.wake?.();
     });
+    socket.resume();
   }
 
   private take(chunk: Buffer): void {

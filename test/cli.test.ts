@@ -1,0 +1,116 @@
+// The command a learner types, end to end: a real process, a temporary HOME and working folder.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { lessonPaths, ROOT } from '../src/paths.ts';
+
+const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
+let home: string;
+
+interface Result {
+  code: number | null;
+  out: string;
+}
+
+/** Runs the CLI as a learner would, in `home`, with optional piped input. */
+function wsw(args: string[], input = ''): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: home,
+      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+const learnerFile = () => path.join(home, 'websocket-workshop', '02-echo-server.ts');
+const completed = () => JSON.parse(fs.readFileSync(path.join(home, '.config/websocket-workshop/completed.json'), 'utf8'));
+
+describe('the websocket-workshop command', () => {
+  beforeAll(() => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-home-'));
+    return () => fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('select copies the starter into the workspace and prints the task', async () => {
+    const { code, out } = await wsw(['select', 'echo-server']);
+    expect(code).toBe(0);
+    expect(out).toContain('./websocket-workshop/02-echo-server.ts (a copy of the starter');
+    expect(out).toContain('Echo server');
+    expect(fs.readFileSync(learnerFile(), 'utf8')).toBe(fs.readFileSync(lessonPaths('02-echo-server').starter, 'utf8'));
+    expect(JSON.parse(fs.readFileSync(path.join(home, 'websocket-workshop/package.json'), 'utf8')).type).toBe('module');
+  });
+
+  it('verify fails the untouched starter with what to do next, exit 1', async () => {
+    const { code, out } = await wsw(['verify']);
+    expect(code).toBe(1);
+    expect(out).toContain('✗ FAIL  ECHO_NO_REPLY');
+    expect(out).toContain("Hint: Listen for 'message'");
+    expect(out, 'NO_COLOR means no escape codes').not.toContain('\u001b[');
+  });
+
+  it('select never overwrites the learner file', async () => {
+    fs.appendFileSync(learnerFile(), '\n// my notes\n');
+    const { out } = await wsw(['select', '2']);
+    expect(out).toContain('already there, left as it is');
+    expect(fs.readFileSync(learnerFile(), 'utf8')).toContain('// my notes');
+  });
+
+  it('verify passes a correct file, marks the lesson done and shows the solution', async () => {
+    fs.copyFileSync(lessonPaths('02-echo-server').solution, learnerFile());
+    const { code, out } = await wsw(['verify']);
+    expect(code, out).toBe(0);
+    expect(out).toContain('✓ PASS  02-echo-server');
+    expect(out).toContain('reference solution');
+    expect(completed()).toEqual(['02-echo-server']);
+  });
+
+  it('list shows each lesson with its state and the count done', async () => {
+    const { code, out } = await wsw(['list']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/✓ 02-echo-server done/);
+    expect(out).toMatch(/1 of \d+ lessons done/);
+  });
+
+  it('verify takes a file anywhere and --lesson with or without its number', async () => {
+    const solution = lessonPaths('02-echo-server').solution;
+    for (const lesson of ['echo-server', '02-echo-server']) {
+      const { code, out } = await wsw(['verify', solution, '--lesson', lesson]);
+      expect(code, out).toBe(0);
+    }
+  });
+
+  it('verify exits 2 on a lesson name it does not know, listing the slugs', async () => {
+    const { code, out } = await wsw(['verify', '--lesson', 'ecko-server']);
+    expect(code).toBe(2);
+    expect(out).toContain('Did you mean "echo-server"?');
+    expect(out).toContain('01-http-vs-websocket, 02-echo-server');
+  });
+
+  it('verify exits 2 when the file does not exist', async () => {
+    const { code, out } = await wsw(['verify', 'missing.ts']);
+    expect(code).toBe(2);
+    expect(out).toContain(`There is no file at ${path.join(home, 'missing.ts')}`);
+  });
+
+  it('run starts the server and sends each typed line', async () => {
+    const { code, out } = await wsw(['run'], 'hello there\n');
+    expect(code, out).toBe(0);
+    expect(out).toContain('[you] → text "hello there"');
+    expect(out).toContain('[you] ← text "hello there"');
+  });
+
+  it('without a terminal, no arguments print the lesson list instead of the menu', async () => {
+    const { code, out } = await wsw([]);
+    expect(code).toBe(0);
+    expect(out).toContain('02-echo-server');
+    expect(out).toContain('wsw help');
+  });
+});

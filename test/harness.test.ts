@@ -1,0 +1,85 @@
+// The harness against programs that misbehave in every way a learner's can. Each gets the right
+// verdict within a bound, and no process outlives its verification.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findLesson } from '../src/lessons.ts';
+import { lessonPaths, ROOT } from '../src/paths.ts';
+import { fixturesIn, goldenText, processesMentioning, verify } from './support.ts';
+
+const echo = findLesson('echo-server');
+const fixtures = fixturesIn(path.join(ROOT, 'verify', 'fixtures', 'harness'));
+
+/** Upper bounds on time to verdict: generous for a loaded machine, far below "it hung". */
+const BOUND_MS: Record<string, number> = {
+  NEVER_LISTENED: 2500,
+  'slow-start.ts': 4000,
+  default: 3000,
+};
+
+describe('the harness', () => {
+  for (const fixture of fixtures) {
+    it(`${fixture.expectedCode === 'PASS' ? 'passes' : `fails with ${fixture.expectedCode}`}: ${fixture.name}`, async () => {
+      const started = Date.now();
+      // A short start timeout keeps "never listens" quick; slow-start still has room.
+      const verdict = await verify(echo, fixture.file, { startMs: fixture.name === 'slow-start.ts' ? 5000 : 1500 });
+      const elapsed = Date.now() - started;
+      const transcript = goldenText(verdict);
+      if (fixture.expectedCode === 'PASS') expect(verdict.failure, transcript).toBeUndefined();
+      else expect(verdict.failure?.code, transcript).toBe(fixture.expectedCode);
+      expect(elapsed).toBeLessThan(BOUND_MS[fixture.name] ?? BOUND_MS[fixture.expectedCode] ?? BOUND_MS.default!);
+      expect(processesMentioning(fixture.file), 'the program must be gone after verify').toEqual([]);
+    });
+  }
+
+  it('leaves no grandchild behind', async () => {
+    await verify(echo, path.join(ROOT, 'verify/fixtures/harness/spawns-child.ts'));
+    expect(processesMentioning('wsw-grandchild-marker')).toEqual([]);
+  });
+
+  it('points at the line of the learner file that threw', async () => {
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/crashes-at-start.ts'));
+    expect(verdict.failure?.message).toMatch(/crashes-at-start\.ts:5/);
+    expect(verdict.failure?.details.join('\n')).toMatch(/SyntaxError/);
+  });
+
+  it('reports the port a program listened on instead of PORT', async () => {
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/wrong-port.ts'));
+    expect(verdict.failure?.actual).toMatch(/^it listened on port \d+$/);
+    expect(verdict.failure?.hint).toMatch(/process\.env\.PORT/);
+  });
+
+  it('names process.env.PORT when a program never listens', async () => {
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/never-listens.ts'), { startMs: 500 });
+    expect(verdict.failure?.hint).toMatch(/process\.env\.PORT/);
+  });
+
+  it('explains a dropped connection by the crash that caused it', async () => {
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/crashes-on-message.ts'));
+    expect(verdict.failure?.step).toBe('echoes a text message as text');
+    expect(verdict.failure?.message).toMatch(/during "echoes a text message as text"/);
+  });
+
+  it('keeps the transcript bounded when a program floods its output', async () => {
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/floods-stdout.ts'));
+    const programLines = verdict.transcript.filter((e) => e.source.kind === 'program');
+    expect(programLines.length).toBeLessThanOrEqual(300);
+    expect(programLines.some((e) => /more lines \(\d+ KiB\) not shown/.test(e.text))).toBe(true);
+    expect(Math.max(...programLines.map((e) => e.text.length))).toBeLessThanOrEqual(520);
+  });
+
+  it('verifies a copy of a solution in a folder outside the workshop', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-outside-'));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'echo.ts');
+    fs.copyFileSync(lessonPaths(echo.slug).solution, file);
+    const verdict = await verify(echo, file);
+    expect(verdict.failure, goldenText(verdict)).toBeUndefined();
+  });
+
+  it('says so when the file does not exist', async () => {
+    const verdict = await verify(echo, path.join(os.tmpdir(), 'no-such-file.ts'));
+    expect(verdict.failure?.code).toBe('FILE_NOT_FOUND');
+  });
+});
