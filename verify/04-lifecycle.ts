@@ -63,21 +63,21 @@ export default (async (v) => {
   await v.step('closes a client that quits with 1000 and a reason', async () => {
     bob.sendJson({ type: 'quit' });
     await expectClosedForQuit(v, bob);
-    await room.departed(bob, { code: 1000, how: 'quit' });
+    await room.departed(bob, { code: 1000, way: 'quit' });
   });
 
   await v.step('announces a client that closes its own connection', async () => {
     // What a browser sends when its tab is closed.
     carol.close(1001, 'tab closed');
     await carol.expectClose();
-    await room.departed(carol, { code: 1001, how: 'closed' });
+    await room.departed(carol, { code: 1001, way: 'closed' });
   });
 
   await v.step('notices a client that drops without a close frame (1006)', async () => {
     const dave = await room.arrive('dave');
     dave.terminate();
     await dave.expectClose();
-    await room.departed(dave, { code: 1006, how: 'dropped' });
+    await room.departed(dave, { code: 1006, way: 'dropped' });
   });
 
   // Here a crash is the lesson's own failure: it is what a missing 'error' listener does.
@@ -91,7 +91,7 @@ export default (async (v) => {
       await eve.expectClose();
       // ws stops reading a socket after a broken frame, so the server's 'close' handler gets 1006 even
       // though it sent 1007: the leave's code is not checked here.
-      await room.departed(eve, { how: 'broken' });
+      await room.departed(eve, { way: 'broken' });
       v.note("your server is still up: ws closed eve's socket with 1007 and emitted 'error' on it");
     }),
   );
@@ -101,7 +101,7 @@ export default (async (v) => {
     const watcher = await room.arrive('watcher', { quiet: true });
     alice.close(1000, 'done');
     await alice.expectClose();
-    await room.departed(alice, { code: 1000, how: 'closed' });
+    await room.departed(alice, { code: 1000, way: 'closed' });
 
     v.note(describeComingAndGoing(CYCLES));
     await comeAndGo(v, CYCLES);
@@ -209,19 +209,19 @@ class Room {
    * The client has gone: everyone still here must get its leave notice with the new count and, when
    * given, the close code the server saw. When no notice comes, the count tells a leak from silence.
    */
-  async departed(client: TestClient, how: { code?: number; how: 'quit' | 'closed' | 'dropped' | 'broken' }): Promise<void> {
+  async departed(client: TestClient, ending: { code?: number; way: 'quit' | 'closed' | 'dropped' | 'broken' }): Promise<void> {
     const index = this.members.findIndex((m) => m.client === client);
     const { id } = this.members[index]!;
     this.members.splice(index, 1);
     this.departures++;
     const online = this.members.length;
     for (const { client: other } of this.members) {
-      const leave = await this.expectNotice(other, 'leave', online, { id, code: how.code, diagnose: { leaver: client, how: how.how } });
+      const leave = await this.expectNotice(other, 'leave', online, { id, code: ending.code, diagnose: { leaver: client, way: ending.way } });
       this.checkId(leave, id, `the leave notice about ${client.name}`);
-      if (how.code !== undefined && leave.code !== how.code) {
+      if (ending.code !== undefined && leave.code !== ending.code) {
         throw this.v.fail({
           code: Codes.WRONG_LEAVE_CODE,
-          expected: `"code":${how.code} in the leave notice about ${client.name}, whose connection ended with ${describeCloseCode(how.code)}`,
+          expected: `"code":${ending.code} in the leave notice about ${client.name}, whose connection ended with ${describeCloseCode(ending.code)}`,
           actual: leave.code === undefined ? 'no code' : `"code":${JSON.stringify(leave.code)}`,
           hint: "The 'close' handler receives (code, reason): put that code in the leave notice, so everyone can tell a goodbye (1000, 1001) from a dropped connection (1006).",
         });
@@ -239,7 +239,7 @@ class Room {
       code?: number;
       timeoutCode?: string;
       timeoutHint?: string;
-      diagnose?: { leaver: TestClient; how: string };
+      diagnose?: { leaver: TestClient; way: string };
     },
   ): Promise<Notice> {
     const shape = noticeShape(type, online, options.id, options.code);
@@ -253,7 +253,7 @@ class Room {
       });
     } catch (error) {
       if (options.diagnose && error instanceof VerifyFailure && error.code === NOTHING_CAME) {
-        throw await this.whyNoLeave(client, options.diagnose.leaver, options.diagnose.how, error);
+        throw await this.whyNoLeave(client, options.diagnose.leaver, options.diagnose.way, error);
       }
       throw error;
     }
@@ -271,7 +271,7 @@ class Room {
   }
 
   /** A leave that never came: either the server still counts the client (a leak) or it said nothing. */
-  private async whyNoLeave(observer: TestClient, leaver: TestClient, how: string, waited: VerifyFailure): Promise<VerifyFailure> {
+  private async whyNoLeave(observer: TestClient, leaver: TestClient, way: string, waited: VerifyFailure): Promise<VerifyFailure> {
     observer.sendJson({ type: 'who' });
     const presence = await observer.expectJson<Notice>('the answer to who', { code: Codes.UNEXPECTED_MESSAGE });
     const online = this.members.length;
@@ -283,7 +283,7 @@ class Room {
         hint: LEAK_HINT,
       });
     }
-    const dropped = how === 'dropped';
+    const dropped = way === 'dropped';
     return this.v.fail({
       code: dropped ? Codes.NO_LEAVE_ON_DROP : Codes.NO_LEAVE,
       expected: waited.expected,
@@ -295,7 +295,7 @@ class Room {
   }
 
   private wrongType(client: TestClient, type: string, shape: string, notice: Notice): VerifyFailure {
-    const actual = `${JSON.stringify(notice)}`;
+    const actual = JSON.stringify(notice);
     // Before its welcome a client knows nobody, so any join it gets first is about itself.
     if (notice?.type === 'join' && (type === 'welcome' || this.isOwnJoin(client, notice))) {
       return this.v.fail({
