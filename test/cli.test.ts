@@ -1,5 +1,5 @@
 // The command a learner types, end to end: a real process, a temporary HOME and working folder.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,6 +46,13 @@ describe('the websocket-workshop command', () => {
     expect(out).toContain('Echo server');
     expect(fs.readFileSync(learnerFile(), 'utf8')).toBe(fs.readFileSync(lessonPaths('02-echo-server').starter, 'utf8'));
     expect(JSON.parse(fs.readFileSync(path.join(home, 'websocket-workshop/package.json'), 'utf8')).type).toBe('module');
+  });
+
+  it("sets the workspace up so an editor finds the types of ws and Node", () => {
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = spawnSync(process.execPath, [tsc, '--noEmit', '-p', path.join(home, 'websocket-workshop')], { encoding: 'utf8' });
+    expect(result.stdout + result.stderr).toBe('');
+    expect(result.status).toBe(0);
   });
 
   it('verify fails the untouched starter with what to do next, exit 1', async () => {

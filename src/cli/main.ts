@@ -16,6 +16,8 @@ const CANNOT_JUDGE = 2;
  */
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
+  // workshopper-adventure colours through chalk, which does not read NO_COLOR itself.
+  if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0';
   try {
     switch (command) {
       case 'verify':

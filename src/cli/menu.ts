@@ -15,6 +15,7 @@ export interface Shop {
   selectExercise(specifier: string): string;
   getNext(): string | Error;
   appStorage: { get(name: string): unknown };
+  cli: { commands: Array<{ aliases: string[] }> };
 }
 
 const HELP = `# websocket-workshop
@@ -66,6 +67,8 @@ export function createShop(): Shop {
     ...names,
   });
   for (const lesson of lessons) shop.add(lesson.slug, () => exercise(lesson));
+  // "Check for update" asks the npm registry; the workshop must work offline, and npm updates it.
+  shop.cli.commands = shop.cli.commands.filter((command) => command.aliases[0] !== 'update');
 
   // Selecting a lesson (from the menu or `select`) also hands the learner a file to work in.
   const select = shop.selectExercise.bind(shop);
