@@ -102,7 +102,13 @@ export class TestClient {
     });
 
     const opened = new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
+      ws.once('open', () => {
+        // Logged here, before any frame the server sends at once can be logged.
+        this.connectedAt = Date.now();
+        this.countWire();
+        this.log('connected (HTTP 101 Switching Protocols)');
+        resolve();
+      });
       ws.once('unexpected-response', (_req, res) => {
         const status = `${res.statusCode} ${res.statusMessage ?? ''}`.trim();
         this.log(`← HTTP ${status} (not an upgrade)`, 'error');
@@ -136,9 +142,6 @@ export class TestClient {
     });
     ws.on('upgrade', (res) => (this.response = res));
     await Promise.race([opened, this.ctx.programGone]);
-    this.connectedAt = Date.now();
-    this.countWire();
-    this.log('connected (HTTP 101 Switching Protocols)');
     return this;
   }
 

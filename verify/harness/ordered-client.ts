@@ -1,4 +1,4 @@
-import { TestClient, type ExpectOptions } from './client.ts';
+import { TestClient, type ClientContext, type ExpectOptions } from './client.ts';
 import type { ClientConnectOptions, Verification } from './session.ts';
 import { Transcript, type Source, type TranscriptEntry } from './transcript.ts';
 
@@ -95,13 +95,16 @@ class HoldingTranscript extends Transcript {
   }
 }
 
-/** A TestClient that releases one held line each time the verifier takes an item from its inbox. */
+/**
+ * A TestClient that releases one held line each time the verifier takes an item from its inbox, and
+ * all of them when an expectation fails.
+ */
 class OrderedClient extends TestClient {
   constructor(
     name: string,
     private readonly held: HeldLines,
     private readonly key: symbol,
-    context: ConstructorParameters<typeof TestClient>[1],
+    context: ClientContext,
   ) {
     super(name, context);
   }
@@ -113,6 +116,16 @@ class OrderedClient extends TestClient {
       return item;
     } catch (error) {
       // A wait that fails shows everything that did arrive, so the failure can be understood.
+      this.held.releaseAll();
+      throw error;
+    }
+  }
+
+  override async expectSilence(ms: number, failure: Parameters<TestClient['expectSilence']>[1]): Promise<void> {
+    try {
+      await super.expectSilence(ms, failure);
+    } catch (error) {
+      // The frame that broke the silence was never taken: show it before the verdict.
       this.held.releaseAll();
       throw error;
     }

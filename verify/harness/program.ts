@@ -8,7 +8,7 @@ import { ROOT } from '../../src/paths.ts';
 import { PACKAGES_DIR } from '../../src/workspace.ts';
 import { HarnessCodes, VerifyFailure } from './failure.ts';
 import { BoundedOutput } from './output.ts';
-import { reachableHost, type LoopbackHost } from './ports.ts';
+import { canConnect, reachableHost, type LoopbackHost } from './ports.ts';
 import type { Transcript } from './transcript.ts';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +17,7 @@ const PRELOAD = pathToFileURL(path.join(import.meta.dirname, 'runtime', 'preload
 const REPORT_FD = 3;
 const PROBE_EVERY_MS = 40;
 const CLOSE_WAIT_MS = 200;
+const PROBE_TIMEOUT_MS = 2000;
 
 /** What to start and how. */
 export interface ProgramOptions {
@@ -165,8 +166,12 @@ export class LearnerProgram {
           hint: 'Do not hard-code the port: read it with Number(process.env.PORT). The verifier picks a free port each run.',
         });
       }
-      const host = await reachableHost(port);
-      if (host) return host;
+      // The address the program reported is the one to use; probing both is the fallback for a
+      // listen the preload could not see. Loopback connects answer at once, even on a busy machine.
+      const host = onPort ? hostFor(onPort.address) : undefined;
+      if (host ? await canConnect(host, port, PROBE_TIMEOUT_MS) : false) return host!;
+      const probed = await reachableHost(port);
+      if (probed) return probed;
       await Promise.race([
         this.exited,
         new Promise<void>((resolve) => {
@@ -227,6 +232,11 @@ export class LearnerProgram {
     if (pid) killGroup(pid, 'SIGKILL');
     return this.exited;
   }
+}
+
+/** Which loopback address reaches a server bound to `address`: IPv6 only when it is bound to ::1 alone. */
+function hostFor(address: string): LoopbackHost {
+  return address === '::1' ? '::1' : '127.0.0.1';
 }
 
 function killGroup(pid: number, signal: NodeJS.Signals): void {
