@@ -42,7 +42,7 @@ export default (async (v) => {
   await v.start();
   const alice = new HealthyClient(v, 'alice', every);
 
-  await v.step(`pings alice about every ${every} ms`, async () => {
+  await v.step('pings alice soon after she connects', async () => {
     v.note('alice answers every ping with a pong, as ws clients and browsers do on their own');
     await alice.connect();
     const pinged = await alice.during((client) => pingsReceived(client, 1, rounds(every, 3)));
@@ -98,7 +98,7 @@ export default (async (v) => {
     }
   });
 
-  await v.step(`keeps alice, who answers every ping, through ${HEALTHY_ROUNDS} rounds`, async () => {
+  await v.step(`keeps alice, who answers every ping, through ${HEALTHY_ROUNDS} rounds of about ${every} ms`, async () => {
     const want = HEALTHY_ROUNDS + 1;
     const reached = await alice.during((client) => pingsReceived(client, want, rounds(every, 2 * HEALTHY_ROUNDS)));
     const { pings } = alice.client;
