@@ -11,8 +11,6 @@ import {
   type TestClient,
   type Verification,
 } from './harness/index.ts';
-import { orderedClient } from './harness/ordered-client.ts';
-import { quietClient } from './harness/quiet-client.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -177,7 +175,7 @@ class Room {
   /** Connects a client: it must be welcomed, and everyone already here must hear it joined. */
   async arrive(name: string, options: { quiet?: boolean } = {}): Promise<TestClient> {
     // Received lines are written as the verifier reads them, so the transcript has one order every run.
-    const client = options.quiet ? await quietClient(this.v, name) : await orderedClient(this.v, name);
+    const client = await this.v.client(name, { log: options.quiet ? 'silent' : 'read' });
     const online = this.members.length + 1;
     const welcome = await this.expectNotice(client, 'welcome', online, {
       timeoutCode: Codes.NO_WELCOME,
@@ -484,7 +482,7 @@ async function comeAndGo(v: Verification, count: number): Promise<void> {
     await Promise.all(
       batch.map(async (n) => {
         const departure = DEPARTURES[n % DEPARTURES.length]!;
-        const client = await quietClient(v, `client-${n + 1}`);
+        const client = await v.client(`client-${n + 1}`, { log: 'silent' });
         if (!departure.early) await client.nextFrame('its welcome', { timeoutCode: Codes.NO_WELCOME, timeoutHint: WELCOME_HINT });
         if (departure.closes === 'close') client.close(1000, 'done');
         else if (departure.closes === 'quit') client.sendJson({ type: 'quit' });

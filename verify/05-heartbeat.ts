@@ -12,8 +12,6 @@ import {
   type Verification,
   type VerifyFailure,
 } from './harness/index.ts';
-import type { ClientConnectOptions } from './harness/session.ts';
-import { Transcript, type Source, type TranscriptEntry } from './harness/transcript.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -62,7 +60,7 @@ export default (async (v) => {
   await v.step('terminates mallory, who never answers a ping', async () => {
     v.note('mallory answers nothing, not even a ping: a laptop that went to sleep, as the server sees it');
     // Connecting just after alice's ping puts mallory a whole round away from the next one.
-    const mallory = await heartbeatClient(v, 'mallory', { ws: { autoPong: false } });
+    const mallory = await v.client('mallory', { ws: { autoPong: false } });
     const within = rounds(every, 3);
     const closed = await alice.during(() => closeWithin(mallory, within));
     if (!closed) {
@@ -243,7 +241,7 @@ class HealthyClient {
   }
 
   async connect(): Promise<void> {
-    const client = await heartbeatClient(this.v, this.name);
+    const client = await this.v.client(this.name);
     // client.pings counts from the moment the connection opened, which is just now.
     const connectedAt = Date.now();
     this.client = client;
@@ -359,45 +357,3 @@ function programDied(v: Verification, ms: number): Promise<boolean> {
   });
 }
 
-/**
- * Opens a client like v.client does, with one correction that pings need. The server's timer may fire
- * while the handshake is still in flight, and then the first ping arrives in the same TCP read as the
- * 101 response: TestClient would write "← ping" before "connected" and stamp that ping before its clock
- * starts. Here such a ping is written just after "connected", and counted as arriving at 0 ms.
- */
-async function heartbeatClient(v: Verification, name: string, options: ClientConnectOptions = {}): Promise<TestClient> {
-  const server = options.server ?? v.servers[0];
-  if (!server) throw new Error('heartbeatClient() before start(): start the server first');
-  const client = new TestClient(name, {
-    transcript: new ConnectedFirst(v.transcript),
-    stepTimeoutMs: v.timeouts.stepMs,
-    programGone: v.programGone,
-  });
-  v.clients.push(client);
-  v.defer(() => client.dispose());
-  await client.connect(`${server.wsUrl}${options.path ?? '/'}`, options.ws);
-  client.pings.fill(0);
-  return client;
-}
-
-/** A transcript in front of the real one that holds back pings until the client has said "connected". */
-class ConnectedFirst extends Transcript {
-  private connected = false;
-  private readonly held: Array<[Source, string, TranscriptEntry['tone']]> = [];
-
-  constructor(private readonly target: Transcript) {
-    super();
-  }
-
-  override add(source: Source, text: string, tone?: TranscriptEntry['tone']): void {
-    if (!this.connected && text === '← ping') {
-      this.held.push([source, text, tone]);
-      return;
-    }
-    this.target.add(source, text, tone);
-    if (!this.connected && text.startsWith('connected')) {
-      this.connected = true;
-      for (const line of this.held.splice(0)) this.target.add(...line);
-    }
-  }
-}

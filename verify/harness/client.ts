@@ -13,7 +13,26 @@ export interface CloseEvent {
   clean: boolean;
 }
 
-type Received = { type: 'frame'; frame: Frame } | { type: 'close'; close: CloseEvent };
+/** Something that arrived, with the transcript line held for it when frames are logged on reading. */
+type Received = ({ type: 'frame'; frame: Frame } | { type: 'close'; close: CloseEvent }) & { held?: HeldLine };
+
+/** A transcript line not written yet; `seq` orders held lines across clients. */
+export interface HeldLine {
+  seq: number;
+  name: string;
+  text: string;
+}
+
+/**
+ * When a client writes what it receives into the transcript:
+ * - `arrival`: as it arrives, for watching live (`run`, most steps);
+ * - `read`: when the verifier takes it (next, expectJson, expectClose…), so that frames several
+ *   clients receive at the same moment appear in the story's order, the same every run;
+ * - `silent`: never, for crowds of clients whose every frame would drown the story.
+ */
+export type FrameLogging = 'arrival' | 'read' | 'silent';
+
+let heldSequence = 0;
 
 /** Options for one expectation. Failures default to the harness's codes; lessons name their own. */
 export interface ExpectOptions {
@@ -35,6 +54,8 @@ export interface ClientContext {
   stepTimeoutMs: number;
   /** Rejects when the learner's program dies, so no wait outlives it. */
   programGone: Promise<never>;
+  /** When received frames are written; default `arrival`. */
+  logging?: FrameLogging;
 }
 
 /**
@@ -62,7 +83,34 @@ export class TestClient {
   ) {}
 
   private log(text: string, tone?: 'detail' | 'error'): void {
+    if (this.ctx.logging === 'silent') return;
     this.ctx.transcript.add({ kind: 'client', name: this.name }, text, tone);
+  }
+
+  /** Logs a line about a received item now, or holds it on the item until it is read. */
+  private logReceived(item: Received, text: string): void {
+    if (this.ctx.logging === 'read') item.held = { seq: heldSequence++, name: this.name, text };
+    else this.log(text);
+  }
+
+  /** Writes the held line of an item the verifier has just taken. */
+  private release(item: Received): void {
+    if (item.held) this.log(item.held.text);
+    item.held = undefined;
+  }
+
+  /** Held lines of items never read, oldest first; they are released by whoever calls this. */
+  takeUnread(): HeldLine[] {
+    return this.inbox.flatMap((item) => {
+      const held = item.held;
+      item.held = undefined;
+      return held ? [held] : [];
+    });
+  }
+
+  /** Writes every held line of this client now (a wait failed: show what did arrive). */
+  releaseUnread(): void {
+    for (const held of this.takeUnread()) this.log(held.text);
   }
 
   /** Opens the connection and waits for the handshake to complete. */
@@ -81,8 +129,9 @@ export class TestClient {
     this.ws = ws;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const frame: Frame = { kind: isBinary ? 'binary' : 'text', data };
-      this.log(`← ${frameSummary(frame)}`);
-      this.push({ type: 'frame', frame });
+      const item: Received = { type: 'frame', frame };
+      this.logReceived(item, `← ${frameSummary(frame)}`);
+      this.push(item);
     });
     ws.on('error', (error) => this.log(`! ${error.message}`, 'error'));
     ws.on('ping', () => {
@@ -93,12 +142,14 @@ export class TestClient {
       this.countWire();
       const clean = code !== 1006;
       this.closeEvent = { code, reason: reason.toString(), clean };
-      this.log(
+      const item: Received = { type: 'close', close: this.closeEvent };
+      this.logReceived(
+        item,
         clean
           ? `← close ${describeCloseCode(code)}${reason.length ? ` reason ${JSON.stringify(reason.toString())}` : ''}`
           : '✂ connection dropped without a close frame (1006)',
       );
-      this.push({ type: 'close', close: this.closeEvent });
+      this.push(item);
     });
 
     const opened = new Promise<void>((resolve, reject) => {
@@ -192,6 +243,7 @@ export class TestClient {
     while (this.inbox.length === 0) {
       const left = deadline - Date.now();
       if (left <= 0) {
+        this.releaseUnread();
         throw new VerifyFailure({
           code: options.timeoutCode ?? HarnessCodes.NO_REPLY,
           expected: `${awaiting} within ${timeoutMs} ms`,
@@ -208,13 +260,18 @@ export class TestClient {
         this.ctx.programGone,
       ]).finally(() => clearTimeout(timer));
     }
-    return this.inbox.shift()!;
+    const item = this.inbox.shift()!;
+    this.release(item);
+    return item;
   }
 
   /** The next frame; fails with CONNECTION_CLOSED if the connection closes first. */
   async nextFrame(awaiting: string, options: ExpectOptions = {}): Promise<Frame> {
     const item = await this.next(awaiting, options);
-    if (item.type === 'close') throw this.closedWhileWaiting(awaiting, item.close, options);
+    if (item.type === 'close') {
+      this.releaseUnread();
+      throw this.closedWhileWaiting(awaiting, item.close, options);
+    }
     return item.frame;
   }
 
@@ -265,7 +322,10 @@ export class TestClient {
   async expectSilence(ms: number, failure: Omit<FailureDetails, 'actual'>): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, ms));
     const frame = this.inbox.find((i) => i.type === 'frame');
-    if (frame && frame.type === 'frame') throw new VerifyFailure({ ...failure, actual: describeFrame(frame.frame) });
+    if (frame && frame.type === 'frame') {
+      this.releaseUnread();
+      throw new VerifyFailure({ ...failure, actual: describeFrame(frame.frame) });
+    }
   }
 
   /** Waits for the connection to close and returns how. */

@@ -25,11 +25,30 @@ export function describeCloseCode(code: number): string {
 const PREVIEW_CHARS = 60;
 const PREVIEW_BYTES = 16;
 
-/** A short, readable, single-line rendering of a text payload, quoted as JSON. */
+const PREVIEW_JSON_CHARS = 120;
+
+/**
+ * A short, readable, single-line rendering of a text payload: JSON objects and arrays as they are
+ * (lessons speak JSON, and escaped quotes would hide it), anything else quoted.
+ */
 export function previewText(text: string): string {
+  if (isJsonStructure(text)) {
+    const compact = text.replace(/\s*\n\s*/g, ' ');
+    return compact.length > PREVIEW_JSON_CHARS ? `${compact.slice(0, PREVIEW_JSON_CHARS)}… (${formatBytes(Buffer.byteLength(text))})` : compact;
+  }
   const cut = text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text;
   const quoted = JSON.stringify(cut);
   return text.length > PREVIEW_CHARS ? `${quoted} (${formatBytes(Buffer.byteLength(text))})` : quoted;
+}
+
+function isJsonStructure(text: string): boolean {
+  if (!/^[[{]/.test(text)) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first bytes of a binary payload in hex: `<68 65 6c 6c 6f>`. */

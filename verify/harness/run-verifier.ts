@@ -102,6 +102,7 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
     return verdict();
   } catch (error) {
     if (!(error instanceof VerifyFailure)) throw error;
+    verification.releaseUnread();
     const failure = await explainByExit(verification, error);
     failure.step ??= verification.currentStep;
     transcript.note(`✗ ${failure.code}: ${failure.message}`, 'error');

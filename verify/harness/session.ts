@@ -1,6 +1,6 @@
 import type { ClientOptions } from 'ws';
 import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
-import { TestClient } from './client.ts';
+import { TestClient, type FrameLogging } from './client.ts';
 import { VerifyFailure, type FailureDetails } from './failure.ts';
 import { freePort, urlHost, type LoopbackHost } from './ports.ts';
 import { LearnerProgram } from './program.ts';
@@ -32,6 +32,8 @@ export interface ClientConnectOptions {
   server?: RunningServer;
   /** Passed to the ws client. */
   ws?: ClientOptions;
+  /** When received frames appear in the transcript (see FrameLogging); default `arrival`. */
+  log?: FrameLogging;
 }
 
 /**
@@ -119,6 +121,7 @@ export class Verification {
       transcript: this.transcript,
       stepTimeoutMs: this.timeouts.stepMs,
       programGone: this.programGone,
+      logging: options.log,
     });
     this.clients.push(client);
     this.defer(() => client.dispose());
@@ -143,6 +146,15 @@ export class Verification {
       throw error;
     }
     this.currentStep = undefined;
+  }
+
+  /**
+   * Writes the held lines of every frame that arrived and was never read, across all clients, in the
+   * order they arrived: after a failure, so the learner sees everything the server did send.
+   */
+  releaseUnread(): void {
+    const held = this.clients.flatMap((c) => c.takeUnread()).sort((a, b) => a.seq - b.seq);
+    for (const line of held) this.transcript.add({ kind: 'client', name: line.name }, line.text);
   }
 
   /** A failure to throw: `throw v.fail({ code, expected, actual, hint })`. */
