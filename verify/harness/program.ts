@@ -52,7 +52,13 @@ export interface SendNotOpenReport {
   readyState: number;
 }
 
-type Report = ListenReport | SendNotOpenReport;
+/** A report from the preload: the program called listen() asking for this port (0: any). */
+interface ListenCalledReport {
+  type: 'listen-called';
+  requested: number | null;
+}
+
+type Report = ListenReport | SendNotOpenReport | ListenCalledReport;
 
 /** Process groups still alive, so that even an abrupt exit of the verifier takes them down. */
 const liveGroups = new Set<number>();
@@ -77,7 +83,9 @@ export class LearnerProgram {
   private readonly listens: ListenReport[] = [];
   /** Every send() the program made on a WebSocket that was not OPEN (CLOSING 2 or CLOSED 3). */
   readonly sendsNotOpen: SendNotOpenReport[] = [];
-  private readonly listenWaiters: Array<(r: ListenReport) => void> = [];
+  private readonly listenWaiters: Array<() => void> = [];
+  /** Ports the program asked listen() for, other than 0. */
+  private readonly portsAsked: number[] = [];
 
   constructor(private readonly options: ProgramOptions) {
     this.name = options.name ?? 'your server';
@@ -108,8 +116,13 @@ export class LearnerProgram {
           this.sendsNotOpen.push(report);
           return;
         }
+        if (report.type === 'listen-called') {
+          if (report.requested) this.portsAsked.push(report.requested);
+          for (const waiter of this.listenWaiters.splice(0)) waiter();
+          return;
+        }
         this.listens.push(report);
-        for (const waiter of this.listenWaiters.splice(0)) waiter(report);
+        for (const waiter of this.listenWaiters.splice(0)) waiter();
       } catch {
         // Only the preload writes here; a broken line is ignored rather than trusted.
       }
@@ -153,16 +166,16 @@ export class LearnerProgram {
   async waitUntilListening(timeoutMs: number): Promise<LoopbackHost> {
     const { port } = this.options;
     const deadline = Date.now() + timeoutMs;
-    let wrong: ListenReport | undefined;
+    let wrong: number | undefined;
     while (Date.now() < deadline) {
       if (this.exitInfo) throw this.exitFailure('before it started listening');
       const onPort = this.listens.find((r) => r.port === port);
-      wrong ??= this.listens.find((r) => r.port !== port && r.requested !== 0);
+      wrong ??= this.portsAsked.find((p) => p !== port) ?? this.listens.find((r) => r.port !== port && r.requested !== 0)?.port;
       if (wrong && !onPort) {
         throw new VerifyFailure({
           code: HarnessCodes.WRONG_PORT,
           expected: `your server to listen on port ${port} (the PORT environment variable)`,
-          actual: `it listened on port ${wrong.port}`,
+          actual: `it used port ${wrong} instead`,
           hint: 'Do not hard-code the port: read it with Number(process.env.PORT). The verifier picks a free port each run.',
         });
       }

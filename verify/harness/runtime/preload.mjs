@@ -24,6 +24,8 @@ if (Number.isInteger(reportFd) && reportFd > 2) {
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function patchedListen(...args) {
     const requested = requestedPort(args);
+    // Told before binding, so a hard-coded port is reported even when it is taken and listen fails.
+    report({ type: 'listen-called', requested });
     // Registered before listen() adds the program's own callback, so the report goes out first.
     this.once('listening', () => {
       const address = this.address();
