@@ -2,6 +2,7 @@ import readline from 'node:readline';
 import { VerifyFailure } from '../../verify/harness/failure.ts';
 import { formatEntry } from '../../verify/harness/report.ts';
 import { Verification } from '../../verify/harness/session.ts';
+import { loadLessonModule } from '../../verify/harness/run-verifier.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
 import { timeoutsOf } from '../lessons.ts';
 import { parseFileCommand } from './args.ts';
@@ -22,8 +23,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   transcript.onEntry((entry) => say(formatEntry(entry, colour)));
   const session = new Verification(lesson, file, transcript, timeoutsOf(lesson));
   try {
-    await session.start();
-    const you = await session.client('you');
+    const { prepareRun } = await loadLessonModule(lesson);
+    const prepared = (await prepareRun?.(session)) ?? {};
+    await session.start(prepared.start);
+    const you = await session.client('you', prepared.client);
     say(colour.dim('Type a line and press Enter to send it as a text frame. Ctrl-C stops your server and this client.'));
     const lines = readline.createInterface({ input: process.stdin, terminal: false });
     lines.on('line', (line) => {

@@ -9,6 +9,9 @@ import { parseFileCommand } from './args.ts';
 import { colour, say, shown } from './output.ts';
 import { resolveTarget } from './target.ts';
 
+/** Exit code when the verification could not take place (a tool the lesson needs is missing). */
+const CANNOT_JUDGE = 2;
+
 /**
  * `verify [file] [--lesson <slug>]`: judges the file against the lesson, live, frame by frame.
  * Exit 0 on a pass (the lesson is marked done and the reference solution shown), 1 on a fail.
@@ -21,6 +24,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   transcript.onEntry((entry) => say(formatEntry(entry, colour)));
   const verdict = await verifyFile({ lesson, file, transcript });
   say(...formatVerdict(verdict, colour));
+  if (verdict.failure?.cannotJudge) return CANNOT_JUDGE;
   if (!verdict.passed) {
     say('', `Change your file and run ${colour.bold('wsw verify')} again. Stuck? ${colour.bold('wsw print')} shows the task again.`);
     return 1;

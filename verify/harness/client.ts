@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { type ClientOptions } from 'ws';
 import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
@@ -121,8 +122,11 @@ export class TestClient {
       handshakeTimeout: this.ctx.stepTimeoutMs,
       ...options,
       // Counting bytes on our own socket shows the learner what the wire really carried.
-      createConnection: (opts: net.NetConnectOpts) => {
-        this.socket = net.connect(opts);
+      createConnection: (opts: net.NetConnectOpts & tls.ConnectionOptions & { host?: string }) => {
+        // What ws itself would do: TLS for wss:// (certificates checked, SNI from the host name).
+        this.socket = url.startsWith('wss:')
+          ? tls.connect({ ...opts, servername: opts.servername ?? (net.isIP(opts.host ?? '') ? '' : opts.host) })
+          : net.connect(opts);
         return this.socket;
       },
     } as ClientOptions);

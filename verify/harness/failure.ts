@@ -41,6 +41,14 @@ export class VerifyFailure extends Error {
   }
 }
 
+/**
+ * Thrown when the verification cannot take place for a reason outside the learner's code: a tool the
+ * lesson needs is missing (redis-server, say). The message says how to get it; `verify` exits 2.
+ */
+export class CannotJudge extends VerifyFailure {
+  readonly cannotJudge = true;
+}
+
 /** Shorthand: `throw fail({ code, expected, actual, hint })`. */
 export function fail(details: FailureDetails): VerifyFailure {
   return new VerifyFailure(details);

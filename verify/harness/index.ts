@@ -1,5 +1,5 @@
 // What lesson verifiers import. Plumbing (processes, ports, output) stays behind this line.
-export { VerifyFailure, fail, HarnessCodes, type FailureDetails } from './failure.ts';
-export { Verification, type LessonVerifier, type RunningServer } from './session.ts';
+export { CannotJudge, VerifyFailure, fail, HarnessCodes, type FailureDetails } from './failure.ts';
+export { Verification, type ClientConnectOptions, type LessonVerifier, type PrepareRun, type RunningServer, type StartOptions } from './session.ts';
 export { TestClient, type CloseEvent, type ExpectOptions, type FrameLogging } from './client.ts';
 export { describeCloseCode, describeFrame, formatBytes, previewText, type Frame } from './frames.ts';

@@ -4,8 +4,8 @@ import { pathToFileURL } from 'node:url';
 import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
 import { lessonPaths } from '../../src/paths.ts';
 import { timeoutsOf } from '../../src/lessons.ts';
-import { HarnessCodes, VerifyFailure } from './failure.ts';
-import { Verification, type LessonVerifier } from './session.ts';
+import { CannotJudge, HarnessCodes, VerifyFailure } from './failure.ts';
+import { Verification, type LessonVerifier, type PrepareRun } from './session.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 
 /** The outcome of verifying one file against one lesson. */
@@ -21,6 +21,8 @@ export interface Verdict {
     hint?: string;
     step?: string;
     details: string[];
+    /** True when the failure is not the learner's: the verification could not take place. */
+    cannotJudge: boolean;
   };
   steps: Array<{ title: string; ms: number; passed: boolean }>;
   durationMs: number;
@@ -69,6 +71,7 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
       hint: failure.hint,
       step: failure.step,
       details: failure.details,
+      cannotJudge: failure instanceof CannotJudge,
     },
     steps: verification.steps,
     durationMs: Date.now() - started,
@@ -81,7 +84,7 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
     );
   }
 
-  const verifier = await loadVerifier(lesson);
+  const { verifier } = await loadLessonModule(lesson);
   let overall: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -130,8 +133,18 @@ async function explainByExit(verification: Verification, failure: VerifyFailure)
   return failure;
 }
 
-async function loadVerifier(lesson: Lesson): Promise<LessonVerifier> {
-  const module = (await import(pathToFileURL(lessonPaths(lesson.slug).verifier).href)) as { default?: LessonVerifier };
+/** What a lesson's verifier module exports: the verifier, and optionally how `run` starts things. */
+export interface LessonModule {
+  verifier: LessonVerifier;
+  prepareRun?: PrepareRun;
+}
+
+/** Loads `verify/<slug>.ts`. */
+export async function loadLessonModule(lesson: Lesson): Promise<LessonModule> {
+  const module = (await import(pathToFileURL(lessonPaths(lesson.slug).verifier).href)) as {
+    default?: LessonVerifier;
+    prepareRun?: PrepareRun;
+  };
   if (typeof module.default !== 'function') throw new Error(`verify/${lesson.slug}.ts has no default export`);
-  return module.default;
+  return { verifier: module.default, prepareRun: module.prepareRun };
 }

@@ -23,6 +23,10 @@ export interface StartOptions {
   name?: string;
   /** Extra env on top of the lesson's. */
   env?: Record<string, string>;
+  /** The port to give it; default a fresh free one. Pass an earlier server's port to restart it. */
+  port?: number;
+  /** True when the server speaks TLS: its URLs are then wss:// and https://. */
+  tls?: boolean;
 }
 
 export interface ClientConnectOptions {
@@ -30,8 +34,10 @@ export interface ClientConnectOptions {
   path?: string;
   /** Which server, when a lesson starts more than one; default the first. */
   server?: RunningServer;
-  /** Passed to the ws client. */
+  /** Passed to the ws client (e.g. `ca` for a wss:// server). */
   ws?: ClientOptions;
+  /** A full URL instead of the server's own (another host name, say); `path` is ignored then. */
+  url?: string;
   /** When received frames appear in the transcript (see FrameLogging); default `arrival`. */
   log?: FrameLogging;
 }
@@ -74,7 +80,7 @@ export class Verification {
 
   /** Starts the learner's program on a free port and waits until it listens there. */
   async start(options: StartOptions = {}): Promise<RunningServer> {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const env = { ...this.lessonEnv, ...options.env };
     const shownEnv = Object.entries({ PORT: String(port), ...env })
       .map(([k, v]) => `${k}=${v}`)
@@ -86,25 +92,27 @@ export class Verification {
     const host = await program.waitUntilListening(this.timeouts.startMs);
     this.note(`${options.name ?? 'Your server'} is listening on ${urlHost(host)}:${port} (ready in ${Date.now() - startedAt} ms)`);
     void program.exited.then(() => {
-      if (!this.stopping) this.goneReject(program.exitFailure(this.currentStep ? `during "${this.currentStep}"` : 'while being verified'));
+      if (!this.stopping && !this.stoppedOnPurpose.has(program)) this.goneReject(program.exitFailure(this.currentStep ? `during "${this.currentStep}"` : 'while being verified'));
     });
     const server: RunningServer = {
       program,
       port,
       host,
-      wsUrl: `ws://${urlHost(host)}:${port}`,
-      httpUrl: `http://${urlHost(host)}:${port}`,
+      wsUrl: `${options.tls ? 'wss' : 'ws'}://${urlHost(host)}:${port}`,
+      httpUrl: `${options.tls ? 'https' : 'http'}://${urlHost(host)}:${port}`,
     };
     this.servers.push(server);
     return server;
   }
 
-  /** True while the verification stops servers on purpose, so their exit is not a failure. */
-  stopping = false;
+  /** True once teardown has begun: no exit is a failure from then on. */
+  private stopping = false;
+  /** Servers the verification stopped itself: their exit is no failure. */
+  private readonly stoppedOnPurpose = new WeakSet<LearnerProgram>();
 
   /** Stops a server on purpose (SIGTERM, then SIGKILL after `graceMs`), reporting how long it took. */
   async stopServer(server: RunningServer, graceMs = 500): Promise<{ ms: number; neededKill: boolean }> {
-    this.stopping = true;
+    this.stoppedOnPurpose.add(server.program);
     const started = Date.now();
     this.note(`Sending SIGTERM to ${server.program.name}`);
     await server.program.stop(graceMs);
@@ -125,7 +133,7 @@ export class Verification {
     });
     this.clients.push(client);
     this.defer(() => client.dispose());
-    await client.connect(`${server.wsUrl}${options.path ?? '/'}`, options.ws);
+    await client.connect(options.url ?? `${server.wsUrl}${options.path ?? '/'}`, options.ws);
     return client;
   }
 
@@ -187,3 +195,10 @@ function shortPath(file: string): string {
 
 /** What a lesson's verifier module exports by default. */
 export type LessonVerifier = (v: Verification) => Promise<void>;
+
+/**
+ * What a lesson's verifier module may export as `prepareRun`, when `run` needs more than one plain ws
+ * server and a ws client: the options to start the server with (TLS files, a REDIS_URL) and to connect
+ * the interactive client with. Anything it starts, it registers with `v.defer` to be stopped.
+ */
+export type PrepareRun = (v: Verification) => Promise<{ start?: StartOptions; client?: ClientConnectOptions }>;
