@@ -37,7 +37,13 @@ export function canConnect(host: string, port: number, timeoutMs = 250): Promise
 
 /** The first loopback host on which port accepts connections, or undefined. */
 export async function reachableHost(port: number): Promise<LoopbackHost | undefined> {
-  for (const host of LOOPBACK_HOSTS) if (await canConnect(host, port)) return host;
+  for (const [i, host] of LOOPBACK_HOSTS.entries()) {
+    if (!(await canConnect(host, port))) continue;
+    // A server that began listening between two probes answers on both: ask the first again,
+    // so a dual-stack server is always reached the same way.
+    if (i > 0 && (await canConnect(LOOPBACK_HOSTS[0], port))) return LOOPBACK_HOSTS[0];
+    return host;
+  }
   return undefined;
 }
 

@@ -18,6 +18,7 @@ const REPORT_FD = 3;
 const PROBE_EVERY_MS = 40;
 const CLOSE_WAIT_MS = 200;
 const PROBE_TIMEOUT_MS = 2000;
+const WRONG_PORT_GRACE_MS = 250;
 
 /** What to start and how. */
 export interface ProgramOptions {
@@ -167,18 +168,25 @@ export class LearnerProgram {
     const { port } = this.options;
     const deadline = Date.now() + timeoutMs;
     let wrong: number | undefined;
+    let wrongSince = 0;
+    const wrongPort = () =>
+      new VerifyFailure({
+        code: HarnessCodes.WRONG_PORT,
+        expected: `your server to listen on port ${port} (the PORT environment variable)`,
+        actual: `it used port ${wrong} instead`,
+        hint: 'Do not hard-code the port: read it with Number(process.env.PORT). The verifier picks a free port each run.',
+      });
     while (Date.now() < deadline) {
-      if (this.exitInfo) throw this.exitFailure('before it started listening');
       const onPort = this.listens.find((r) => r.port === port);
-      wrong ??= this.portsAsked.find((p) => p !== port) ?? this.listens.find((r) => r.port !== port && r.requested !== 0)?.port;
-      if (wrong && !onPort) {
-        throw new VerifyFailure({
-          code: HarnessCodes.WRONG_PORT,
-          expected: `your server to listen on port ${port} (the PORT environment variable)`,
-          actual: `it used port ${wrong} instead`,
-          hint: 'Do not hard-code the port: read it with Number(process.env.PORT). The verifier picks a free port each run.',
-        });
+      const askedForPort = Boolean(onPort) || this.portsAsked.includes(port);
+      if (wrong === undefined) {
+        wrong = this.portsAsked.find((p) => p !== port) ?? this.listens.find((r) => r.port !== port && r.requested !== 0)?.port;
+        wrongSince = Date.now();
       }
+      // Listening on another port besides PORT is allowed: give the listen on PORT a moment to come.
+      const onlyWrong = wrong !== undefined && !askedForPort;
+      if (this.exitInfo) throw onlyWrong ? wrongPort() : this.exitFailure('before it started listening');
+      if (onlyWrong && Date.now() - wrongSince >= WRONG_PORT_GRACE_MS) throw wrongPort();
       // The address the program reported is the one to use; probing both is the fallback for a
       // listen the preload could not see. Loopback connects answer at once, even on a busy machine.
       const host = onPort ? hostFor(onPort.address) : undefined;
