@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 
@@ -92,6 +93,36 @@ describe('the websocket-workshop command', () => {
       const { code, out } = await wsw(['verify', solution, '--lesson', lesson]);
       expect(code, out).toBe(0);
     }
+  });
+
+  it('verify --json prints one document that follows the schema, with the same exit code', async () => {
+    const ajv = new Ajv({ allErrors: true });
+    const validate = ajv.compile(JSON.parse(fs.readFileSync(path.join(ROOT, 'schema/verdict.schema.json'), 'utf8')));
+    const starter = lessonPaths('02-echo-server').starter;
+    const failing = await wsw(['verify', starter, '--lesson', 'echo-server', '--json']);
+    expect(failing.code).toBe(1);
+    const document = JSON.parse(failing.out);
+    expect(validate(document), JSON.stringify(validate.errors)).toBe(true);
+    expect(document).toMatchObject({ lesson: '02-echo-server', passed: false, exitCode: 1, failedStep: 'echoes a text message as text' });
+    expect(document.failure.code).toBe('ECHO_NO_REPLY');
+    expect(document.steps[0]).toMatchObject({ title: 'echoes a text message as text', passed: false });
+    expect(document.output.map((l: { text: string }) => l.text)).toContain('a client connected');
+    const passing = await wsw(['verify', lessonPaths('02-echo-server').solution, '--lesson', '2', '--json']);
+    expect(passing.code).toBe(0);
+    expect(validate(JSON.parse(passing.out))).toBe(true);
+  });
+
+  it('verify --all re-verifies every completed lesson and exits 1 when one regressed', async () => {
+    const ok = await wsw(['verify', '--all']);
+    expect(ok.code, ok.out).toBe(0);
+    expect(ok.out).toMatch(/✓ 02-echo-server +pass/);
+    expect(ok.out).toContain('All 1 still pass.');
+    const saved = fs.readFileSync(learnerFile(), 'utf8');
+    fs.copyFileSync(path.join(ROOT, 'verify/fixtures/02-echo-server/text-as-binary.ts'), learnerFile());
+    const regressed = await wsw(['verify', '--all']);
+    fs.writeFileSync(learnerFile(), saved);
+    expect(regressed.code).toBe(1);
+    expect(regressed.out).toMatch(/✗ 02-echo-server +ECHO_TEXT_BECAME_BINARY/);
   });
 
   it('verify exits 2 on a lesson name it does not know, listing the slugs', async () => {

@@ -4,6 +4,10 @@ import { parseArgs } from 'node:util';
 export interface FileCommandArgs {
   file?: string;
   lesson?: string;
+  /** verify only: print one JSON document instead of the transcript. */
+  json?: boolean;
+  /** verify only: re-verify every completed lesson. */
+  all?: boolean;
 }
 
 /** Thrown for arguments the CLI cannot use; the message says what is wrong and what is expected. */
@@ -11,21 +15,36 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Parses `[file] [--lesson <slug>]`, rejecting anything else with a clear message. */
-export function parseFileCommand(command: string, argv: string[]): FileCommandArgs {
+const USAGE: Record<string, string> = {
+  verify: 'wsw verify [file] [--lesson <slug>] [--json] | wsw verify --all [--json]',
+  run: 'wsw run [file] [--lesson <slug>]',
+};
+
+/** Parses `[file] [--lesson <slug>]` (and verify's `--json`, `--all`), rejecting anything else clearly. */
+export function parseFileCommand(command: 'verify' | 'run', argv: string[]): FileCommandArgs {
   try {
     const { values, positionals } = parseArgs({
       args: argv,
-      options: { lesson: { type: 'string', short: 'l' } },
+      options: {
+        lesson: { type: 'string', short: 'l' },
+        ...(command === 'verify' ? { json: { type: 'boolean' }, all: { type: 'boolean' } } : {}),
+      },
       allowPositionals: true,
       strict: true,
     });
     if (positionals.length > 1) {
       throw new UsageError(`${command} takes one file, got ${positionals.length}: ${positionals.join(' ')}`);
     }
-    return { file: positionals[0], lesson: values.lesson };
+    const args: FileCommandArgs = {
+      file: positionals[0],
+      lesson: values.lesson as string | undefined,
+      json: Boolean(values.json),
+      all: Boolean(values.all),
+    };
+    if (args.all && (args.file || args.lesson)) throw new UsageError('--all verifies every completed lesson: give no file and no --lesson with it.');
+    return args;
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`${(error as Error).message}\nUsage: wsw ${command} [file] [--lesson <slug>]`);
+    if (error instanceof UsageError) throw new UsageError(`${error.message}\nUsage: ${USAGE[command]}`);
+    throw new UsageError(`${(error as Error).message}\nUsage: ${USAGE[command]}`);
   }
 }

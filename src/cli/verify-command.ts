@@ -1,35 +1,47 @@
 import fs from 'node:fs';
-import { verifyFile } from '../../verify/harness/run-verifier.ts';
+import { verifyFile, type Verdict } from '../../verify/harness/run-verifier.ts';
 import { formatEntry, formatVerdict } from '../../verify/harness/report.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
-import { lessonNumber, nextLesson, shortSlug } from '../lessons.ts';
-import { lessonPaths } from '../paths.ts';
+import { exitCodeOf, verdictDocument } from '../../verify/harness/verdict-json.ts';
+import { findLesson, lessonNumber, lessons, nextLesson, shortSlug, type Lesson } from '../lessons.ts';
+import { lessonPaths, workspaceFile } from '../paths.ts';
 import { Progress } from '../progress.ts';
-import { parseFileCommand } from './args.ts';
+import { parseFileCommand, UsageError } from './args.ts';
 import { colour, say, shown } from './output.ts';
 import { resolveTarget } from './target.ts';
 
-/** Exit code when the verification could not take place (a tool the lesson needs is missing). */
-const CANNOT_JUDGE = 2;
-
 /**
- * `verify [file] [--lesson <slug>]`: judges the file against the lesson, live, frame by frame.
- * Exit 0 on a pass (the lesson is marked done and the reference solution shown), 1 on a fail.
+ * `verify [file] [--lesson <slug>] [--json]`: judges the file against the lesson, live, frame by frame.
+ * Exit 0 on a pass (the lesson is marked done and the reference solution shown), 1 on a fail, 2 when it
+ * could not judge. `--all` re-verifies every completed lesson; `--json` prints a document for tools.
  */
 export async function verifyCommand(argv: string[]): Promise<number> {
+  const args = parseFileCommand('verify', argv);
   const progress = new Progress();
-  const { lesson, file } = resolveTarget(parseFileCommand('verify', argv), progress);
+  if (args.all) return verifyAll(progress, Boolean(args.json));
+  const { lesson, file } = resolveTarget(args, progress);
+  if (args.json) {
+    const verdict = await verifyFile({ lesson, file });
+    if (verdict.passed) progress.markCompleted(lesson.slug);
+    say(JSON.stringify(verdictDocument(verdict), null, 2));
+    return exitCodeOf(verdict);
+  }
+
   say(colour.bold(`Verifying ${shown(file)} against lesson ${lessonNumber(lesson)} · ${lesson.title}`), '');
   const transcript = new Transcript();
   transcript.onEntry((entry) => say(formatEntry(entry, colour)));
   const verdict = await verifyFile({ lesson, file, transcript });
   say(...formatVerdict(verdict, colour));
-  if (verdict.failure?.cannotJudge) return CANNOT_JUDGE;
-  if (!verdict.passed) {
+  if (verdict.passed) {
+    progress.markCompleted(lesson.slug);
+    showSolutionAndNext(lesson);
+  } else if (!verdict.failure?.cannotJudge) {
     say('', `Change your file and run ${colour.bold('wsw verify')} again. Stuck? ${colour.bold('wsw print')} shows the task again.`);
-    return 1;
   }
-  progress.markCompleted(lesson.slug);
+  return exitCodeOf(verdict);
+}
+
+function showSolutionAndNext(lesson: Lesson): void {
   say(
     '',
     colour.green(`Lesson ${lessonNumber(lesson)} is done. Here is the reference solution, to compare notes:`),
@@ -44,5 +56,36 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       ? `Next: ${colour.bold(`wsw select ${shortSlug(next)}`)} (${next.title}), or ${colour.bold('wsw')} for the menu.`
       : colour.green('That was the last lesson. Well done!'),
   );
-  return 0;
+}
+
+/**
+ * `verify --all`: re-verifies the workspace file of every lesson marked done, one after another, and
+ * prints a table. Exit 1 if any has regressed (or its file is gone), 2 if one could not be judged.
+ */
+async function verifyAll(progress: Progress, json: boolean): Promise<number> {
+  const done = lessons.filter((l) => progress.completed().includes(l.slug));
+  if (done.length === 0) throw new UsageError('No lesson is marked done yet: verify --all re-checks the lessons you have passed.');
+  const rows: Array<{ lesson: Lesson; verdict?: Verdict; missing?: string }> = [];
+  for (const lesson of done.map((l) => findLesson(l.slug))) {
+    const file = workspaceFile(lesson.slug);
+    if (!fs.existsSync(file)) {
+      rows.push({ lesson, missing: file });
+      if (!json) say(`${colour.red('✗')} ${lesson.slug.padEnd(24)} ${colour.red('no file')} at ${shown(file)}`);
+      continue;
+    }
+    const verdict = await verifyFile({ lesson, file });
+    rows.push({ lesson, verdict });
+    if (!json) {
+      const mark = verdict.passed ? colour.green('✓') : colour.red('✗');
+      const result = verdict.passed ? colour.green('pass') : colour.red(verdict.failure!.code);
+      say(`${mark} ${lesson.slug.padEnd(24)} ${result} ${colour.dim(`(${verdict.durationMs} ms)`)}`);
+    }
+  }
+  if (json) {
+    say(JSON.stringify(rows.map((r) => (r.verdict ? verdictDocument(r.verdict) : { lesson: r.lesson.slug, missing: r.missing })), null, 2));
+  }
+  const codes = rows.map((r) => (r.verdict ? exitCodeOf(r.verdict) : 1));
+  const failed = codes.filter((c) => c !== 0).length;
+  if (!json) say('', failed ? colour.red(`${failed} of ${rows.length} no longer pass.`) : colour.green(`All ${rows.length} still pass.`));
+  return codes.includes(1) ? 1 : codes.includes(2) ? 2 : 0;
 }
