@@ -61,6 +61,11 @@ describe('the harness', () => {
     expect(verdict.failure?.message).toMatch(/during "echoes a text message as text"/);
   });
 
+  it('says which client was waiting for what when the server closed the connection', async () => {
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/closes-every-connection.ts'));
+    expect(verdict.failure?.actual).toMatch(/^a close frame 1001 \(going away\) reason "bye": your server closed the connection while alice was waiting for the echo/);
+  });
+
   it('keeps the transcript bounded when a program floods its output', async () => {
     const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/floods-stdout.ts'));
     const programLines = verdict.transcript.filter((e) => e.source.kind === 'program');

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { type ClientOptions } from 'ws';
 import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
+import { explainNetworkError } from './network-errors.ts';
 import { describeCloseCode, describeFrame, frameSummary, type Frame } from './frames.ts';
 import type { Transcript } from './transcript.ts';
 
@@ -77,6 +78,8 @@ export class TestClient {
   private closeEvent?: CloseEvent;
   private socket?: net.Socket;
   private connectedAt = 0;
+  /** The last socket error, to explain a drop that follows it. */
+  private lastError?: NodeJS.ErrnoException;
 
   constructor(
     readonly name: string,
@@ -137,7 +140,10 @@ export class TestClient {
       this.logReceived(item, `← ${frameSummary(frame)}`);
       this.push(item);
     });
-    ws.on('error', (error) => this.log(`! ${error.message}`, 'error'));
+    ws.on('error', (error: NodeJS.ErrnoException) => {
+      this.lastError = error;
+      this.log(`! ${error.code ?? error.message}: ${explainNetworkError(error, { client: this.name, doing: 'connected' }).likelyCause}`, 'error');
+    });
     ws.on('ping', () => {
       this.pings.push(Date.now() - this.connectedAt);
       this.log('← ping', 'detail');
@@ -179,15 +185,13 @@ export class TestClient {
         ws.terminate();
       });
       ws.once('error', (error: NodeJS.ErrnoException) => {
+        const explained = explainNetworkError(error, { client: this.name, doing: 'opening the WebSocket connection' });
         reject(
           new VerifyFailure({
             code: HarnessCodes.CONNECT_FAILED,
             expected: 'the WebSocket connection to open',
-            actual: `${error.code ?? 'an error'}: ${error.message}`,
-            hint:
-              error.code === 'ECONNREFUSED'
-                ? 'Nothing accepts connections on that port any more: did your server stop listening?'
-                : 'Your server accepted the TCP connection but did not complete the WebSocket handshake.',
+            actual: explained.sentence,
+            hint: `Most likely ${explained.likelyCause}.`,
           }),
         );
       });
@@ -280,12 +284,15 @@ export class TestClient {
   }
 
   private closedWhileWaiting(awaiting: string, close: CloseEvent, options: ExpectOptions): VerifyFailure {
+    const doing = `waiting for ${awaiting}`;
     return new VerifyFailure({
       code: HarnessCodes.CONNECTION_CLOSED,
       expected: awaiting,
       actual: close.clean
-        ? `a close frame ${describeCloseCode(close.code)}`
-        : 'the connection dropped without a close frame (1006): the server destroyed the socket or crashed',
+        ? `a close frame ${describeCloseCode(close.code)}${close.reason ? ` reason ${JSON.stringify(close.reason)}` : ''}: your server closed the connection while ${this.name} was ${doing}`
+        : this.lastError
+          ? explainNetworkError(this.lastError, { client: this.name, doing }).sentence
+          : `your server closed the TCP connection without a close frame (1006) while ${this.name} was ${doing}: it destroyed the socket, called terminate(), or crashed`,
       hint: options.hint ?? 'Keep each connection open until the client closes it.',
     });
   }
