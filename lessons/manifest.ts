@@ -30,6 +30,8 @@ export interface Lesson {
   env?: Record<string, string>;
   /** Overrides of the default time limits. */
   timeouts?: Partial<Timeouts>;
+  /** The largest frame the verifier's clients accept from the learner's server (default 8 MiB). */
+  maxFrameBytes?: number;
 }
 
 /** Limits used when a lesson sets none. */
@@ -101,5 +103,32 @@ export const lessons: readonly Lesson[] = [
     env: { HEARTBEAT_INTERVAL_MS: '100' },
     // Ten healthy rounds take a second; the whole story fits well within ten.
     timeouts: { totalMs: 10000 },
+  },
+  {
+    slug: '06-tls',
+    title: 'wss://',
+    summary: 'Serve HTTPS and wss:// on one port, with the certificate you are given, and no plain text.',
+    hints: [
+      'Read both files named by process.env.TLS_CERT and process.env.TLS_KEY with fs.readFileSync: https.createServer wants their PEM text, not the paths.',
+      'https.createServer({ cert, key }, handler) is http.createServer with TLS underneath; the handler answers plain requests exactly as before.',
+      'Give ws that server, new WebSocketServer({ server }), and listen on PORT with the HTTPS server. wss:// and https:// share the port; a WebSocketServer with a { port } of its own speaks plain text on another one.',
+      'A client that refuses your certificate is doing its job. The fix is on the server (serve the certificate from TLS_CERT), never rejectUnauthorized: false on a client.',
+    ],
+    // (TLS_CERT and TLS_KEY are not listed here: the verifier and `run` make a fresh certificate each time.)
+    // A handshake on loopback takes milliseconds; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1500 },
+  },
+  {
+    slug: '08-socketio-contrast',
+    title: 'socket.io, by contrast',
+    summary: 'The chat again with socket.io: rooms, acknowledgements, and clients that come back with what they missed.',
+    hints: [
+      "socket.io hands you events, not frames: socket.on('join', (room, ack) => …) receives what the client emitted, already parsed. The client's callback comes last: call it, ack({ ok: true }), to acknowledge.",
+      'A room is a name socket.io keeps for you: socket.join(room) puts a socket in it, and socket.to(room).emit(…) reaches everyone in it but that socket. Remember the room in socket.data.room for the chats that follow.',
+      'The username travels in the handshake, as socket.handshake.auth.username. Check what arrives before using it: a payload without a string message, or a chat emitted without a callback.',
+      'Recovery is an option of the Server: connectionStateRecovery, with a maxDisconnectionDuration in milliseconds. It restores rooms and socket.data, not the variables of your connection handler.',
+    ],
+    // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1000 },
   },
 ];

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket, { type ClientOptions } from 'ws';
 import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
 import { explainNetworkError } from './network-errors.ts';
-import { describeCloseCode, describeFrame, frameSummary, type Frame } from './frames.ts';
+import { describeCloseCode, describeFrame, formatBytes, frameSummary, type Frame } from './frames.ts';
 import type { Transcript } from './transcript.ts';
 
 /** How a connection ended, as the client saw it. */
@@ -58,7 +58,14 @@ export interface ClientContext {
   programGone: Promise<never>;
   /** When received frames are written; default `arrival`. */
   logging?: FrameLogging;
+  /** The largest frame the lesson allows; larger ones fail with FRAME_TOO_LARGE. */
+  maxFrameBytes?: number;
 }
+
+/** The largest frame a client accepts when the lesson sets no limit. */
+export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024;
+/** Messages a client keeps unread before it decides the server is flooding it. */
+export const MAX_UNREAD_FRAMES = 2000;
 
 /**
  * A real `ws` client that writes every frame it sends and receives into the transcript under its own
@@ -78,6 +85,8 @@ export class TestClient {
   private closeEvent?: CloseEvent;
   private socket?: net.Socket;
   private connectedAt = 0;
+  /** Set when the server sent more unread messages than a client keeps. */
+  private flooded = false;
   /** The last socket error, to explain a drop that follows it. */
   private lastError?: NodeJS.ErrnoException;
 
@@ -123,6 +132,7 @@ export class TestClient {
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       handshakeTimeout: this.ctx.stepTimeoutMs,
+      maxPayload: this.ctx.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       ...options,
       // Counting bytes on our own socket shows the learner what the wire really carried.
       createConnection: (opts: net.NetConnectOpts & tls.ConnectionOptions & { host?: string }) => {
@@ -135,13 +145,26 @@ export class TestClient {
     } as ClientOptions);
     this.ws = ws;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.flooded) return;
       const frame: Frame = { kind: isBinary ? 'binary' : 'text', data };
       const item: Received = { type: 'frame', frame };
+      if (this.unreadFrames() >= MAX_UNREAD_FRAMES) {
+        // A server that never stops sending would fill memory; stop listening and say so.
+        this.flooded = true;
+        this.inbox.length = 0;
+        this.log(`✂ stops listening: ${MAX_UNREAD_FRAMES} messages arrived that nobody asked for`, 'error');
+        ws.terminate();
+        return;
+      }
       this.logReceived(item, `← ${frameSummary(frame)}`);
       this.push(item);
     });
     ws.on('error', (error: NodeJS.ErrnoException) => {
       this.lastError = error;
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.log(`✂ a frame larger than ${formatBytes(this.maxFrameBytes)} arrived: the most this lesson allows`, 'error');
+        return;
+      }
       this.log(`! ${error.code ?? error.message}: ${explainNetworkError(error, { client: this.name, doing: 'connected' }).likelyCause}`, 'error');
     });
     ws.on('ping', () => {
@@ -216,6 +239,14 @@ export class TestClient {
     return { ...this.wire };
   }
 
+  private unreadFrames(): number {
+    return this.inbox.length;
+  }
+
+  private get maxFrameBytes(): number {
+    return this.ctx.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
   private push(item: Received): void {
     this.inbox.push(item);
     this.waiter?.();
@@ -246,6 +277,7 @@ export class TestClient {
    * learner's program dies while waiting. `awaiting` says, in failure messages, what was expected.
    */
   async next(awaiting: string, options: ExpectOptions = {}): Promise<Received> {
+    if (this.flooded) throw this.closedWhileWaiting(awaiting, { code: 1006, reason: '', clean: false }, options);
     const timeoutMs = options.timeoutMs ?? this.ctx.stepTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     while (this.inbox.length === 0) {
@@ -285,6 +317,22 @@ export class TestClient {
 
   private closedWhileWaiting(awaiting: string, close: CloseEvent, options: ExpectOptions): VerifyFailure {
     const doing = `waiting for ${awaiting}`;
+    if (this.flooded) {
+      return new VerifyFailure({
+        code: HarnessCodes.FRAME_FLOOD,
+        expected: awaiting,
+        actual: `more than ${MAX_UNREAD_FRAMES} messages that ${this.name} never asked for, still coming`,
+        hint: 'Something sends in a loop that never ends: a while loop, a timer that is never cleared, or a message handler that answers its own messages.',
+      });
+    }
+    if (this.lastError?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      return new VerifyFailure({
+        code: HarnessCodes.FRAME_TOO_LARGE,
+        expected: `${awaiting}, in frames of at most ${formatBytes(this.maxFrameBytes)}`,
+        actual: `a larger frame, so ${this.name} closed the connection with 1009 (message too big)`,
+        hint: 'Send what the lesson asks for, no more: check what you put into send(), and that you do not concatenate messages.',
+      });
+    }
     return new VerifyFailure({
       code: HarnessCodes.CONNECTION_CLOSED,
       expected: awaiting,

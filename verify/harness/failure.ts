@@ -75,6 +75,10 @@ export const HarnessCodes = {
   HANDSHAKE_REJECTED: 'HANDSHAKE_REJECTED',
   /** The server closed a connection while the verifier still expected something on it. */
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
+  /** The server kept sending messages nobody asked for, past what a client keeps. */
+  FRAME_FLOOD: 'FRAME_FLOOD',
+  /** The server sent a frame larger than the lesson allows. */
+  FRAME_TOO_LARGE: 'FRAME_TOO_LARGE',
   /** Nothing arrived in time. */
   NO_REPLY: 'NO_REPLY',
   /** A step, or the whole verification, ran out of time. */

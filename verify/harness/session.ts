@@ -130,6 +130,7 @@ export class Verification {
       stepTimeoutMs: this.timeouts.stepMs,
       programGone: this.programGone,
       logging: options.log,
+      maxFrameBytes: this.lesson.maxFrameBytes,
     });
     this.clients.push(client);
     this.defer(() => client.dispose());
