@@ -61,6 +61,15 @@ describe('the harness', () => {
     expect(verdict.failure?.message).toMatch(/during "echoes a text message as text"/);
   });
 
+  it("keeps the verifier's memory bounded when a program prints 100 MB", async () => {
+    const before = process.memoryUsage().rss;
+    const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/prints-100mb.ts'));
+    const grown = process.memoryUsage().rss - before;
+    expect(verdict.failure, goldenText(verdict)).toBeUndefined();
+    expect(verdict.transcript.some((e) => /^… (9\d|100)\.\d MiB of output not shown …$/.test(e.text))).toBe(true);
+    expect(grown).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('says which client was waiting for what when the server closed the connection', async () => {
     const verdict = await verify(echo, path.join(ROOT, 'verify/fixtures/harness/closes-every-connection.ts'));
     expect(verdict.failure?.actual).toMatch(/^a close frame 1001 \(going away\) reason "bye": your server closed the connection while alice was waiting for the echo/);
