@@ -15,12 +15,12 @@ interface Result {
   out: string;
 }
 
-/** Runs the CLI as a learner would, in `home`, with optional piped input. */
-function wsw(args: string[], input = ''): Promise<Result> {
+/** Runs the CLI as a learner would, in `home`, with optional piped input and extra environment. */
+function wsw(args: string[], input = '', env: Record<string, string | undefined> = {}): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: home,
-      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined },
+      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
@@ -143,6 +143,20 @@ describe('the websocket-workshop command', () => {
     expect(code, out).toBe(0);
     expect(out).toContain('[you] → text "hello there"');
     expect(out).toContain('[you] ← text "hello there"');
+  });
+
+  it('doctor checks what the lessons need and exits 0 when all is there', async () => {
+    const { code, out } = await wsw(['doctor']);
+    expect(code, out).toBe(0);
+    for (const check of ['Node.js', 'TypeScript runner', 'Editor types', 'Loopback ports', 'Redis (lesson 07)', 'Certificates (lesson 06)']) {
+      expect(out).toContain(`✓ ${check}`);
+    }
+  });
+
+  it('doctor says how to get Redis when there is none, and exits 1', async () => {
+    const { code, out } = await wsw(['doctor'], '', { PATH: '/nonexistent', REDIS_URL: undefined });
+    expect(code).toBe(1);
+    expect(out).toMatch(/✗ Redis \(lesson 07\): no redis-server on PATH and REDIS_URL is not set\. Install it \(apt-get install redis-server/);
   });
 
   it('without a terminal, no arguments print the lesson list instead of the menu', async () => {

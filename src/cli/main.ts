@@ -35,6 +35,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await next();
       case 'list':
         return list();
+      case 'doctor':
+        // Loaded on demand: its checks pull in Redis and certificate code that other commands never need.
+        return await (await import('./doctor-command.ts')).doctorCommand();
       case undefined:
         // The menu needs a terminal to draw in; in a pipe or CI, print the list instead.
         if (process.stdin.isTTY && process.stdout.isTTY) return await shopCommand(argv);

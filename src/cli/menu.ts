@@ -41,8 +41,12 @@ __\`wsw next\`__ ........................... move to the next unfinished lesson
 __\`wsw verify [file] [--lesson <slug>]\`__  judge your server
 __\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand
 __\`wsw reset\`__ .......................... forget your progress (your files stay)
+__\`wsw doctor\`__ ......................... check that this machine has what the lessons need
 
-Exit codes of verify: 0 pass, 1 fail, 2 could not judge (no such file or lesson).
+\`wsw verify --json\` prints one JSON document (schema/verdict.schema.json); \`wsw verify --all\`
+re-verifies every lesson you have passed.
+
+Exit codes of verify: 0 pass, 1 fail, 2 could not judge (no such file or lesson, a missing tool).
 `;
 
 /** The workshopper-adventure instance: menu, list, select, print, next, reset, help. */

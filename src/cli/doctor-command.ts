@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { makeLocalCertificate } from '../../verify/harness/certificates.ts';
+import { LearnerProgram } from '../../verify/harness/program.ts';
+import { redisAvailable } from '../../verify/harness/redis-server.ts';
+import { Transcript } from '../../verify/harness/transcript.ts';
+import { PACKAGES_DIR } from '../workspace.ts';
+import { colour, say } from './output.ts';
+
+const require = createRequire(import.meta.url);
+
+/** One thing the lessons need: whether it is there, and how to fix it when not. */
+interface Check {
+  name: string;
+  /** Resolves to what was found; throws with the fix when it is missing. */
+  run(): Promise<string>;
+}
+
+const MIN_NODE_MAJOR = 20;
+
+const checks: Check[] = [
+  {
+    name: 'Node.js',
+    async run() {
+      const major = Number(process.versions.node.split('.')[0]);
+      if (major < MIN_NODE_MAJOR) throw new Error(`Node ${process.versions.node} is too old: install Node ${MIN_NODE_MAJOR} or newer (nodejs.org, or nvm install ${MIN_NODE_MAJOR}).`);
+      return `Node ${process.versions.node} (lessons need ${MIN_NODE_MAJOR} or newer)`;
+    },
+  },
+  {
+    name: 'TypeScript runner',
+    async run() {
+      // A TypeScript file outside the workshop that imports ws, run exactly as verify runs lesson files.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-doctor-'));
+      try {
+        const file = path.join(dir, 'check.ts');
+        fs.writeFileSync(file, "import { WebSocketServer } from 'ws';\nconst kind: string = typeof WebSocketServer;\nconsole.log(kind);\n");
+        const transcript = new Transcript();
+        const program = new LearnerProgram({ file, port: 0, transcript });
+        const exit = await Promise.race([program.exited, new Promise<undefined>((r) => setTimeout(r, 10_000))]);
+        await program.stop();
+        const printed = transcript.entries.map((e) => e.text).join('\n');
+        if (exit?.code !== 0 || !printed.includes('function')) {
+          throw new Error(`a TypeScript file importing ws did not run: ${printed || 'no output'}. Run npm install in the workshop's folder.`);
+        }
+        return 'tsx runs .ts files from any folder, and they can import ws';
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'Editor types',
+    async run() {
+      for (const types of ['@types/ws', '@types/node']) {
+        try {
+          require.resolve(`${types}/package.json`, { paths: [PACKAGES_DIR] });
+        } catch {
+          throw new Error(`${types} is missing, so editors cannot type-check lesson files: run npm install in the workshop's folder.`);
+        }
+      }
+      return `ws and Node types found in ${PACKAGES_DIR}`;
+    },
+  },
+  {
+    name: 'Loopback ports',
+    async run() {
+      for (const host of ['127.0.0.1', '::1']) {
+        await new Promise<void>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', (error) => reject(new Error(`cannot listen on ${host}: ${error.message}. Servers in the lessons must be able to listen on loopback.`)));
+          server.listen(0, host, () => server.close(() => resolve()));
+        });
+      }
+      return 'a free port can be bound on 127.0.0.1 and ::1';
+    },
+  },
+  {
+    name: 'Redis (lesson 07)',
+    async run() {
+      if (!redisAvailable()) {
+        throw new Error(
+          'no redis-server on PATH and REDIS_URL is not set. Install it (apt-get install redis-server, or brew install redis), or set REDIS_URL.',
+        );
+      }
+      return process.env.REDIS_URL ? `REDIS_URL=${process.env.REDIS_URL}` : 'redis-server is on PATH; each verification starts its own';
+    },
+  },
+  {
+    name: 'Certificates (lesson 06)',
+    async run() {
+      const started = Date.now();
+      const cleanups: Array<() => void> = [];
+      const certificate = await makeLocalCertificate((cleanup) => cleanups.push(cleanup));
+      for (const cleanup of cleanups) cleanup();
+      return `a certificate for localhost made in ${Date.now() - started} ms (${certificate.fingerprint256.slice(0, 11)}…)`;
+    },
+  },
+];
+
+/**
+ * `doctor`: checks what the lessons need and says how to fix each gap. Exit 0 when all is well.
+ * No lesson opens a browser page yet, so no browser is looked for.
+ */
+export async function doctorCommand(): Promise<number> {
+  let missing = 0;
+  for (const check of checks) {
+    try {
+      say(`${colour.green('✓')} ${colour.bold(check.name)}: ${await check.run()}`);
+    } catch (error) {
+      missing++;
+      say(`${colour.red('✗')} ${colour.bold(check.name)}: ${(error as Error).message}`);
+    }
+  }
+  say(colour.dim('· Browser: no lesson needs one yet.'));
+  say('', missing ? colour.red(`${missing} thing${missing === 1 ? '' : 's'} to fix, above.`) : colour.green('All set: every lesson can run here.'));
+  return missing ? 1 : 0;
+}
