@@ -32,6 +32,8 @@ export interface Lesson {
   timeouts?: Partial<Timeouts>;
   /** The largest frame the verifier's clients accept from the learner's server (default 8 MiB). */
   maxFrameBytes?: number;
+  /** Tools outside Node the verification needs; `doctor` checks them, and the suite skips loudly without them. */
+  needs?: Array<'redis'>;
 }
 
 /** Limits used when a lesson sets none. */
@@ -116,6 +118,20 @@ export const lessons: readonly Lesson[] = [
     ],
     // (TLS_CERT and TLS_KEY are not listed here: the verifier and `run` make a fresh certificate each time.)
     // A handshake on loopback takes milliseconds; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1500 },
+  },
+  {
+    slug: '07-redis-scaling',
+    title: 'Two servers, one chat',
+    summary: 'Run the chat as two instances that share one room through Redis pub/sub.',
+    hints: [
+      'A server can only send to its own sockets. For carol on server B to hear alice on server A, server A must tell Redis, and server B must be listening there: PUBLISH on one side, SUBSCRIBE on the other, on the channel in process.env.CHAT_CHANNEL.',
+      "Open two connections with new Redis(process.env.REDIS_URL): once a connection has subscribed, it can do nothing but (un)subscribe, so publishing needs the other one. Subscribe once, when the server starts, not in 'connection'.",
+      'Redis hands a message to every subscriber, the instance that published it included. Put process.env.INSTANCE_ID in what you publish, and in subscriber.on("message", …) skip what carries your own id.',
+      "Deliver to your own clients directly, as in lesson 03 (the sender excepted), and to the others' through Redis. Clients get the relay {type, sender, message}, never the object you published.",
+    ],
+    env: { CHAT_CHANNEL: 'workshop:chat' },
+    // Redis and both servers are on loopback: every hop takes a millisecond or two.
     timeouts: { stepMs: 1500 },
   },
   {

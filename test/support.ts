@@ -38,7 +38,8 @@ export function verify(lesson: Lesson, file: string, timeouts?: Parameters<typeo
 
 /**
  * The transcript as a golden file stores it: the verifier's and the clients' lines plus the verdict,
- * with what changes from run to run (ports, timings, paths) replaced by placeholders. The program's
+ * with what changes from run to run (ports, timings, paths, temporary folders, certificate
+ * fingerprints) replaced by placeholders. The program's
  * own output is left out: when it arrives relative to client events is up to the operating system.
  */
 export function goldenText(verdict: Verdict): string {
@@ -53,6 +54,8 @@ function normalise(line: string, file: string): string {
     .join('<file>')
     .replace(/(Starting [^:]+: )\S+/, '$1<file>')
     .replace(/PORT=\d+/g, 'PORT=<port>')
+    .replace(/\/[^\s=]*wsw-tls-\w+/g, '<temp dir>')
+    .replace(/\b([0-9A-F]{2}:){31}[0-9A-F]{2}\b/g, '<fingerprint>')
     .replace(/(127\.0\.0\.1|\[::1\]|localhost):\d+/g, '$1:<port>')
     .replace(/\bport \d+/g, 'port <port>')
     .replace(/\d+ ms\b/g, '<n> ms')
