@@ -184,8 +184,8 @@ async function connectionsOtherThanOurs(admin: Redis): Promise<number> {
  */
 function hardCodedRedis(v: Verification): string | undefined {
   const output = programOutput(v);
-  const refused = /(ECONNREFUSED|ETIMEDOUT|ENOTFOUND)[^\n]*/.exec(output);
-  if (refused && /6379|redis/i.test(output)) return `they tried ${refused[0].trim()}`;
+  const refused = /\b(ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)\s+(\S+)/.exec(output);
+  if (refused && /6379|redis/i.test(output)) return `they tried ${refused[2]} instead, and got ${refused[1]}`;
   let source = '';
   try {
     source = fs.readFileSync(v.file, 'utf8');
@@ -296,9 +296,9 @@ class TwoServerRoom {
     const extras = this.clients.flatMap((client) => client.pending.map((frame) => ({ client, frame })));
     // Judged in this order: a server that delivers twice also echoes, and the copy is its first mistake.
     const duplicate = extras.find(({ client, frame }) => this.received.get(client)!.includes(frame.data.toString('utf8')));
-    if (duplicate) throw this.duplicateFailure(duplicate.client, duplicate.frame, 'once');
+    if (duplicate) throw this.duplicateFailure(duplicate.client, duplicate.frame, `${this.where(duplicate.client)} to receive each relay once`);
     const echo = extras.find(({ client, frame }) => this.saidBy(frame) === client);
-    if (echo) throw this.echoFailure(echo.client, echo.frame, 'nothing back');
+    if (echo) throw this.echoFailure(echo.client, echo.frame, `no copy of ${echo.client.name}'s message for ${this.where(echo.client)}, who sent it`);
     const [extra] = extras;
     if (extra) {
       throw this.v.fail({
@@ -333,12 +333,12 @@ class TwoServerRoom {
   private diagnose(listener: TestClient, got: Frame, want: Relay, burst: string[], expected: string): VerifyFailure | undefined {
     const text = got.data.toString('utf8');
     if (got.kind === 'text' && text === relayText(want)) return undefined;
-    if (this.received.get(listener)!.includes(text)) return this.duplicateFailure(listener, got, `${relayText(want)} next`);
-    if (this.saidBy(got) === listener) return this.echoFailure(listener, got, `${relayText(want)} next`);
+    if (this.received.get(listener)!.includes(text)) return this.duplicateFailure(listener, got, `${expected} next`);
+    if (this.saidBy(got) === listener) return this.echoFailure(listener, got, `${expected} next`);
     const relay = asObject(parseJson(text));
     const actual = describeFrame(got);
     const failure = (code: string, hint: string, detail = '') => new VerifyFailure({ code, expected, actual: actual + detail, hint });
-    if (relay?.type === 'chat' && relay.sender === want.sender && burst.includes(relay.message as string)) {
+    if (relay?.type === 'chat' && relay.sender === want.sender && relay.message !== want.message && burst.includes(relay.message as string)) {
       return failure(
         Codes.OUT_OF_ORDER,
         'Messages published on one connection reach every subscriber in the order they were published. Publish each message as it arrives, on one publisher connection, without awaiting anything else first, and relay what the subscriber receives in the order it comes.',
@@ -364,7 +364,7 @@ class TwoServerRoom {
     );
   }
 
-  private duplicateFailure(listener: TestClient, got: Frame, wanted: string): VerifyFailure {
+  private duplicateFailure(listener: TestClient, got: Frame, expected: string): VerifyFailure {
     const author = this.saidBy(got);
     const local = author !== undefined && this.serverOf(author) === this.serverOf(listener);
     const message = asObject(parseJson(got.data.toString('utf8')))?.message;
@@ -377,18 +377,18 @@ class TwoServerRoom {
         : `Redis handed ${this.serverOf(listener)} the message once, and it passed it on twice: does it subscribe twice, or add its subscriber.on('message', …) listener more than once (inside wss.on('connection'), say)? Set it up once, when the server starts.`;
     return new VerifyFailure({
       code: Codes.DUPLICATE,
-      expected: `${this.where(listener)} to receive ${wanted}`,
+      expected,
       actual: `${describeFrame(got)} a second time`,
       hint,
     });
   }
 
-  private echoFailure(sender: TestClient, got: Frame, wanted: string): VerifyFailure {
+  private echoFailure(sender: TestClient, got: Frame, expected: string): VerifyFailure {
     const server = this.serverOf(sender);
     return new VerifyFailure({
       code: Codes.ECHOED_TO_SENDER,
-      expected: `${this.where(sender)} to receive ${wanted}`,
-      actual: `${describeFrame(got)}: ${sender.name}'s own message, back`,
+      expected,
+      actual: describeFrame(got),
       hint:
         `Redis handed ${sender.name}'s message back to ${server}, which is subscribed like every instance, and ${server} passed it to all its clients, ${sender.name} included. ` +
         'Across instances a socket cannot be compared with ===: deliver to your own clients directly (skipping the sender\'s socket) and ignore what comes back from your own instance, ' +
@@ -411,7 +411,7 @@ class TwoServerRoom {
   private notAcrossHint(from: TestClient, listener: TestClient): string {
     const there = this.serverOf(listener);
     return (
-      `${this.serverOf(from)} published it and ${there} is subscribed, so Redis handed it to ${there}, which passed nothing to ${listener.name}. ` +
+      `${capital(this.serverOf(from))} published it and ${there} is subscribed, so Redis handed it to ${there}, which passed nothing to ${listener.name}. ` +
       `In the subscriber's 'message' handler, send the relay to every open client of the instance. If you skip messages from your own instance, each instance needs an id no other has: ` +
       `here INSTANCE_ID is A on one and B on the other, but a constant in the code makes ${there} take every message for its own.`
     );
@@ -459,10 +459,12 @@ async function explained(v: Verification, traffic: RedisTraffic, story: () => Pr
     if (!(error instanceof VerifyFailure) || !SUBSCRIBER_MODE.test(programOutput(v))) throw error;
     const culprit = v.servers.find((s) => SUBSCRIBER_MODE.test(programOutput(v, s.program.name)));
     const crashed = culprit?.program.exitInfo !== undefined;
-    const refusal = programOutput(v).split('\n').find((line) => SUBSCRIBER_MODE.test(line))?.trim();
+    // The error's own line (a crash prints the source line above it), or the line the program logged.
+    const lines = programOutput(v).split('\n');
+    const refusal = (lines.find((line) => /Error:.*subscriber mode/i.test(line)) ?? lines.find((line) => SUBSCRIBER_MODE.test(line)))?.trim();
     const failure = new VerifyFailure({
       code: Codes.PUBLISH_ON_SUBSCRIBER,
-      message: `${culprit?.program.name ?? 'Your server'} ${crashed ? 'crashed' : 'could not publish'}: ioredis refused PUBLISH on a connection in subscriber mode.`,
+      message: `${capital(culprit?.program.name ?? 'your server')} ${crashed ? 'crashed' : 'could not publish'}: ioredis refused PUBLISH on a connection in subscriber mode.`,
       details: refusal ? [refusal] : [],
       hint:
         'Once a connection has subscribed, Redis may push a message down it at any moment, and accepts nothing on it but SUBSCRIBE, UNSUBSCRIBE and PING. ' +
@@ -484,6 +486,10 @@ function programOutput(v: Verification, name?: string): string {
 }
 
 // ── Small helpers ────────────────────────────────────────────────────────────────────────────────────
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 function relayText(relay: Relay): string {
   return JSON.stringify({ type: 'chat', sender: relay.sender, message: relay.message });

@@ -8,9 +8,9 @@
  * forgets everything: the clients come back by themselves, and joining again is their job.
  */
 import WebSocket from 'ws';
-import { HarnessCodes, VerifyFailure, type LessonVerifier, type PrepareRun, type RunningServer, type Verification } from './harness/index.ts';
+import { describeCloseCode, HarnessCodes, VerifyFailure, type LessonVerifier, type PrepareRun, type RunningServer, type Verification } from './harness/index.ts';
 import { NetworkLink } from './harness/network-link.ts';
-import { describeArgs, releaseUnread, socketIoClient, type SocketIoTestClient } from './harness/socketio-client.ts';
+import { describeArgs, socketIoClient, type SocketIoTestClient } from './harness/socketio-client.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -41,19 +41,7 @@ const DELIVERY_HINT =
   'Nobody is in a room until the server puts them there: in the join handler, call socket.join(room), and remember the room (socket.data.room) for the chats that follow.';
 
 export default (async (v) => {
-  const clients: SocketIoTestClient[] = [];
-  try {
-    await story(v, clients);
-  } catch (error) {
-    // Show everything that arrived and was never read, in the order it arrived.
-    releaseUnread(v, clients);
-    throw error;
-  }
-}) satisfies LessonVerifier;
-
-async function story(v: Verification, clients: SocketIoTestClient[]): Promise<void> {
   const server = await v.start();
-  // alice reaches the server through a link the verifier can cut; bob and carol connect directly.
   const link = await NetworkLink.open({ host: server.host, port: server.port });
   v.defer(() => link.close());
   const chat = new Chat(v);
@@ -62,10 +50,10 @@ async function story(v: Verification, clients: SocketIoTestClient[]): Promise<vo
   let carol!: SocketIoTestClient;
 
   await v.step('alice, bob and carol connect with socket.io-client, their usernames in the handshake', async () => {
+    v.note('alice connects through a link the verifier can cut, as a network would; bob and carol connect directly');
     alice = await connect(v, 'alice', link.httpUrl);
     bob = await connect(v, 'bob');
     carol = await connect(v, 'carol');
-    clients.push(alice, bob, carol);
   });
 
   await v.step('a plain WebSocket client cannot talk to the same server (a demonstration, not a test)', async () => {
@@ -164,7 +152,7 @@ async function story(v: Verification, clients: SocketIoTestClient[]): Promise<vo
     await chat.say(bob, 'welcome back');
     await chat.hears(alice, bob, 'welcome back');
   });
-}
+}) satisfies LessonVerifier;
 
 /** `wsw run` connects a plain WebSocket client to socket.io's own endpoint, to watch its protocol by hand. */
 export const prepareRun: PrepareRun = async () => ({ client: { path: '/socket.io/?EIO=4&transport=websocket' } });
@@ -430,7 +418,7 @@ async function plainWebSocketKnocks(v: Verification, server: RunningServer): Pro
     ws.send(plain);
     const answer = await endpoint.next(v.timeouts.stepMs);
     if (answer.kind === 'close') {
-      say(`← close ${answer.code}${answer.code === 1005 ? ' (no status code)' : ''}`);
+      say(`← close ${describeCloseCode(answer.code)}`);
       v.note("lesson 03's chat message is not a socket.io packet: the server hung up. A plain ws client, or a browser's WebSocket, cannot talk to socket.io");
     }
   } finally {

@@ -36,6 +36,16 @@ export type FrameLogging = 'arrival' | 'read' | 'silent';
 
 let heldSequence = 0;
 
+/** The next number in the one order that held lines of every kind of client share. */
+export function nextHeldSeq(): number {
+  return heldSequence++;
+}
+
+/** A client whose unread lines the verification can release after a failure. */
+export interface UnreadHolder {
+  takeUnread(): HeldLine[];
+}
+
 /** Options for one expectation. Failures default to the harness's codes; lessons name their own. */
 export interface ExpectOptions {
   /** How long to wait. Defaults to the lesson's step timeout. */
@@ -102,7 +112,7 @@ export class TestClient {
 
   /** Logs a line about a received item now, or holds it on the item until it is read. */
   private logReceived(item: Received, text: string): void {
-    if (this.ctx.logging === 'read') item.held = { seq: heldSequence++, name: this.name, text };
+    if (this.ctx.logging === 'read') item.held = { seq: nextHeldSeq(), name: this.name, text };
     else this.log(text);
   }
 

@@ -43,11 +43,6 @@ export class NetworkLink {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** True while connections go through. */
-  get isUp(): boolean {
-    return this.up;
-  }
-
   /** Drops every connection through the link, and refuses new ones until `restore()`. */
   cut(): void {
     this.up = false;

@@ -1,6 +1,6 @@
 import type { ClientOptions } from 'ws';
 import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
-import { TestClient, type FrameLogging } from './client.ts';
+import { TestClient, type FrameLogging, type UnreadHolder } from './client.ts';
 import { VerifyFailure, type FailureDetails } from './failure.ts';
 import { freePort, urlHost, type LoopbackHost } from './ports.ts';
 import { LearnerProgram } from './program.ts';
@@ -48,6 +48,8 @@ export interface ClientConnectOptions {
  */
 export class Verification {
   readonly servers: RunningServer[] = [];
+  /** Every client opened, of whatever kind, whose unread lines a failure releases. */
+  private readonly holders: UnreadHolder[] = [];
   readonly clients: TestClient[] = [];
   /** The step running now, named in failures. */
   currentStep?: string;
@@ -133,6 +135,7 @@ export class Verification {
       maxFrameBytes: this.lesson.maxFrameBytes,
     });
     this.clients.push(client);
+    this.track(client);
     this.defer(() => client.dispose());
     await client.connect(options.url ?? `${server.wsUrl}${options.path ?? '/'}`, options.ws);
     return client;
@@ -162,8 +165,13 @@ export class Verification {
    * order they arrived: after a failure, so the learner sees everything the server did send.
    */
   releaseUnread(): void {
-    const held = this.clients.flatMap((c) => c.takeUnread()).sort((a, b) => a.seq - b.seq);
+    const held = this.holders.flatMap((c) => c.takeUnread()).sort((a, b) => a.seq - b.seq);
     for (const line of held) this.transcript.add({ kind: 'client', name: line.name }, line.text);
+  }
+
+  /** Registers a client of another kind (socket.io, say) so that a failure releases its unread lines too. */
+  track(client: UnreadHolder): void {
+    this.holders.push(client);
   }
 
   /** A failure to throw: `throw v.fail({ code, expected, actual, hint })`. */

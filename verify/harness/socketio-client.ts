@@ -1,5 +1,5 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { ClientContext, ExpectOptions, FrameLogging, HeldLine } from './client.ts';
+import { nextHeldSeq, type ClientContext, type ExpectOptions, type FrameLogging, type HeldLine } from './client.ts';
 import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
 import type { RunningServer, Verification } from './session.ts';
 
@@ -27,7 +27,6 @@ export const FAST_SOCKETIO: SocketIoOptions = {
 };
 
 const PREVIEW_CHARS = 120;
-let heldSequence = 0;
 
 /**
  * A real socket.io-client that writes into the transcript, under its own name, every event it emits
@@ -52,7 +51,7 @@ export class SocketIoTestClient {
 
   /** Logs a line about a received item now, or holds it on the item until it is read. */
   private logReceived(item: Received, text: string): void {
-    if (this.ctx.logging === 'read') item.held = { seq: heldSequence++, name: this.name, text };
+    if (this.ctx.logging === 'read') item.held = { seq: nextHeldSeq(), name: this.name, text };
     else this.log(text);
   }
 
@@ -320,19 +319,12 @@ export async function socketIoClient(v: Verification, name: string, options: Soc
     programGone: v.programGone,
     logging: options.log,
   });
+  v.track(client);
   v.defer(() => client.dispose());
   await client.connect(options.url ?? server.httpUrl, { ...options.io, ...(options.auth ? { auth: options.auth } : {}) });
   return client;
 }
 
-/**
- * Writes the held lines of everything that arrived and was never read, across these clients, in the
- * order it arrived: after a failure, so the learner sees everything the server did send.
- */
-export function releaseUnread(v: Verification, clients: SocketIoTestClient[]): void {
-  const held = clients.flatMap((c) => c.takeUnread()).sort((a, b) => a.seq - b.seq);
-  for (const line of held) v.transcript.add({ kind: 'client', name: line.name }, line.text);
-}
 
 /**
  * The arguments of an event without the offset a server with connection state recovery appends to
