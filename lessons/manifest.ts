@@ -131,6 +131,7 @@ export const lessons: readonly Lesson[] = [
       "Deliver to your own clients directly, as in lesson 03 (the sender excepted), and to the others' through Redis. Clients get the relay {type, sender, message}, never the object you published.",
     ],
     env: { CHAT_CHANNEL: 'workshop:chat' },
+    needs: ['redis'],
     // Redis and both servers are on loopback: every hop takes a millisecond or two.
     timeouts: { stepMs: 1500 },
   },

@@ -140,25 +140,29 @@ async function expectSubscribers(v: Verification, redis: RedisForVerification, t
 
   const expected = `${SERVERS} subscribers on ${channel} (CHAT_CHANNEL), one per server, within ${v.timeouts.stepMs} ms`;
   const elsewhere = [...new Set(traffic.commands.filter((c) => c.name.endsWith('SUBSCRIBE') && c.channel !== channel).map((c) => c.channel))];
-  const learnerConnections = redis.source === 'started' ? await connectionsOtherThanOurs(admin) : undefined;
-  if (subscribers === 0 && elsewhere.length === 0 && !learnerConnections) {
-    const evidence = hardCodedRedis(v);
+  // On a Redis of our own, any other connection is the learner's; on a shared one, only the code can tell.
+  const connected = redis.source === 'started' ? (await connectionsOtherThanOurs(admin)) > 0 : importsRedisClient(v);
+  if (subscribers === 0 && elsewhere.length === 0) {
+    // Connected to our own Redis, a program cannot be using another one.
+    const evidence = redis.source === 'started' && connected ? undefined : hardCodedRedis(v);
     if (evidence) {
       throw v.fail({
         code: Codes.REDIS_URL_IGNORED,
         expected,
         actual: `none: your servers never connected to the Redis at REDIS_URL (${evidence})`,
         hint:
-          'Each run gets a Redis of its own, on a port that changes every time: redis://localhost:6379 is only the default. ' +
+          'The verifier gives each run the Redis to use in REDIS_URL, on a port that changes every time: redis://localhost:6379 is only the default. ' +
           'Connect with new Redis(process.env.REDIS_URL), in production as here: the address of Redis is configuration, not code.',
       });
     }
-    throw v.fail({
-      code: Codes.REDIS_NOT_USED,
-      expected,
-      actual: 'none: neither server connected to Redis, so carol and dave, on server B, could never hear alice on server A',
-      hint: BROKER_HINT,
-    });
+    if (!connected) {
+      throw v.fail({
+        code: Codes.REDIS_NOT_USED,
+        expected,
+        actual: 'none: neither server connected to Redis, so carol and dave, on server B, could never hear alice on server A',
+        hint: BROKER_HINT,
+      });
+    }
   }
   throw v.fail({
     code: Codes.NOT_SUBSCRIBED,
@@ -178,6 +182,19 @@ async function connectionsOtherThanOurs(admin: Redis): Promise<number> {
   return list.split('\n').filter((line) => line.trim() && !line.includes(` name=${VERIFIER_CONNECTION_NAME} `)).length;
 }
 
+/** True when the learner's file imports a Redis client (a line of code, not a comment). */
+function importsRedisClient(v: Verification): boolean {
+  return /^\s*(import\b[^\n]*\bfrom\s+|[^/\n]*\brequire\()['"](ioredis|redis)['"]/m.test(learnerSource(v));
+}
+
+function learnerSource(v: Verification): string {
+  try {
+    return fs.readFileSync(v.file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Signs that the program talks to some other Redis than REDIS_URL: a connection error naming the
  * default port in its output, or an address written in its code. Returns what was found, or nothing.
@@ -186,13 +203,7 @@ function hardCodedRedis(v: Verification): string | undefined {
   const output = programOutput(v);
   const refused = /\b(ECONNREFUSED|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH)\s+(\S+)/.exec(output);
   if (refused && /6379|redis/i.test(output)) return `they tried ${refused[2]} instead, and got ${refused[1]}`;
-  let source = '';
-  try {
-    source = fs.readFileSync(v.file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const literal = /['"`](rediss?:\/\/[^'"`]*)['"`]|new\s+(?:IO)?Redis\(\s*\)|\b6379\b/.exec(source);
+  const literal = /['"`](rediss?:\/\/[^'"`]*)['"`]|new\s+(?:IO)?Redis\(\s*\)|\b6379\b/.exec(learnerSource(v));
   if (!literal) return undefined;
   return literal[1] ? `your code connects to ${literal[1]}` : 'your code connects to a Redis of its choosing';
 }

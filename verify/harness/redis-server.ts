@@ -76,8 +76,10 @@ export async function provideRedis(v: Verification): Promise<RedisForVerificatio
     } catch (error) {
       throw new CannotJudge({
         code: RedisCodes.UNREACHABLE,
-        message: `REDIS_URL is set to ${shared}, but that Redis does not answer: ${(error as Error).message}.`,
-        hint: `Start that Redis, or unset REDIS_URL to let the verifier start its own. ${HOW_TO_GET_REDIS}`,
+        message: `REDIS_URL is set to ${shared}, but that Redis does not answer: ${(error as Error).message.replace(/\.$/, '')}.`,
+        hint:
+          'Start that Redis, or correct REDIS_URL. Or unset it: the verifier then starts a redis-server of its own ' +
+          '(apt-get install redis-server, or brew install redis).',
       });
     } finally {
       probe.disconnect();

@@ -85,7 +85,8 @@ export class Verification {
     const port = options.port ?? (await freePort());
     const env = { ...this.lessonEnv, ...options.env };
     const shownEnv = Object.entries({ PORT: String(port), ...env })
-      .map(([k, v]) => `${k}=${v}`)
+      // A URL with a password (REDIS_URL=redis://user:secret@host) is shown without it.
+      .map(([k, v]) => `${k}=${v.replace(/(\/\/[^:/@\s]*:)[^@\s]+@/, '$1***@')}`)
       .join(' ');
     this.note(`Starting ${options.name ?? 'your server'}: ${shortPath(this.file)} with ${shownEnv}`);
     const startedAt = Date.now();
