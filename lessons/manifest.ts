@@ -14,6 +14,13 @@ export interface Timeouts {
   totalMs: number;
 }
 
+/** A hint that names the catalogued mistakes it helps with. */
+export interface Hint {
+  text: string;
+  /** Failure codes (from the lesson's verifier) this hint is about. */
+  covers: string[];
+}
+
 export interface Lesson {
   /** `NN-kebab-name`: the number gives the order, the rest names the folder and files. */
   slug: string;
@@ -21,8 +28,11 @@ export interface Lesson {
   title: string;
   /** One line for the README's table and `list`. */
   summary: string;
-  /** Progressive nudges, mildest first. A hint points the way; it never hands over the answer. */
-  hints: string[];
+  /**
+   * Progressive nudges, mildest first. A hint points the way; it never hands over the answer. A hint
+   * may name the failure codes it is about: a verdict with one of them then points the learner to it.
+   */
+  hints: Array<string | Hint>;
   /**
    * Extra environment the verifier (and `run`) gives the learner's program, besides PORT.
    * problem.md names every variable listed here. Timers are shortened so a verdict comes quickly.

@@ -1,4 +1,4 @@
-import { lessons, DEFAULT_TIMEOUTS, type Lesson, type Timeouts } from '../lessons/manifest.ts';
+import { lessons, DEFAULT_TIMEOUTS, type Hint, type Lesson, type Timeouts } from '../lessons/manifest.ts';
 
 export { lessons, type Lesson };
 
@@ -45,6 +45,17 @@ export function findLesson(query: string): Lesson {
   );
   if (!found) throw new UnknownLessonError(query);
   return found;
+}
+
+/** A lesson's hints as text, in order. */
+export function hintTexts(lesson: Lesson): string[] {
+  return lesson.hints.map((h) => (typeof h === 'string' ? h : h.text));
+}
+
+/** The number (1-based) of the first hint that covers a failure code, if any does. */
+export function hintCovering(lesson: Lesson, code: string): number | undefined {
+  const index = lesson.hints.findIndex((h: string | Hint) => typeof h !== 'string' && h.covers.includes(code));
+  return index === -1 ? undefined : index + 1;
 }
 
 /** The lesson after this one, if any. */

@@ -45,6 +45,22 @@ export class Progress {
     return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
   }
 
+  /** How many of a lesson's hints the learner has seen. */
+  hintsSeen(slug: string): number {
+    const value = this.storage.get('hints') as Record<string, number> | null;
+    return value && typeof value[slug] === 'number' ? value[slug] : 0;
+  }
+
+  setHintsSeen(slug: string, count: number): void {
+    const value = (this.storage.get('hints') as Record<string, number> | null) ?? {};
+    this.storage.save('hints', { ...value, [slug]: count });
+  }
+
+  /** Forgets everything: current lesson, lessons done, hints seen. Lesson files are not touched. */
+  reset(): void {
+    this.storage.reset();
+  }
+
   markCompleted(slug: string): void {
     const done = this.completed();
     if (!done.includes(slug)) this.storage.save('completed', [...done, slug]);

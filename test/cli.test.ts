@@ -125,6 +125,51 @@ describe('the websocket-workshop command', () => {
     expect(regressed.out).toMatch(/✗ 02-echo-server +ECHO_TEXT_BECAME_BINARY/);
   });
 
+  it('hint shows the next hint each time, and --all shows every one', async () => {
+    const first = await wsw(['hint']);
+    expect(first.out).toContain('Hint 1 of 3 for 02 · Echo server:');
+    const second = await wsw(['hint']);
+    expect(second.out).toContain('Hint 2 of 3 for 02 · Echo server:');
+    expect(second.out).toContain("In ws 8 the 'message' handler receives (data, isBinary)");
+    const all = await wsw(['hint', '--all']);
+    expect(all.out).toMatch(/All 3 hints[\s\S]*1\.[\s\S]*2\.[\s\S]*3\./);
+    expect((await wsw(['hint'])).out).toContain('You have seen all 3 hints');
+    expect((await wsw(['hint', '9'])).code).toBe(2);
+  });
+
+  it('solution hides the reference until the lesson is passed, unless forced', async () => {
+    const hidden = await wsw(['solution', '--lesson', 'broadcast']);
+    expect(hidden.code).toBe(1);
+    expect(hidden.out).toContain('wsw solution --force');
+    expect(hidden.out).not.toContain('wss.clients');
+    const forced = await wsw(['solution', '--lesson', 'broadcast', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.out).toContain('You chose to look before passing');
+    expect(forced.out).toContain(fs.readFileSync(lessonPaths('03-broadcast').solution, 'utf8').trim().split('\n')[0]);
+  });
+
+  it('solution --diff compares the learner file with the reference', async () => {
+    const saved = fs.readFileSync(learnerFile(), 'utf8');
+    fs.writeFileSync(learnerFile(), saved.replace('socket.send(data, { binary: isBinary });', 'socket.send(data);'));
+    const { code, out } = await wsw(['solution', '--diff']);
+    fs.writeFileSync(learnerFile(), saved);
+    expect(code).toBe(0);
+    expect(out).toContain('--- ./websocket-workshop/02-echo-server.ts');
+    expect(out).toMatch(/^-\s+socket\.send\(data\);$/m);
+    expect(out).toMatch(/^\+\s+socket\.send\(data, \{ binary: isBinary \}\);$/m);
+  });
+
+  it('reset restores the starter and keeps the learner file as a backup', async () => {
+    const mine = fs.readFileSync(learnerFile(), 'utf8');
+    const { code, out } = await wsw(['reset']);
+    expect(code).toBe(0);
+    expect(fs.readFileSync(learnerFile(), 'utf8')).toBe(fs.readFileSync(lessonPaths('02-echo-server').starter, 'utf8'));
+    const backup = /Your previous file is in (\S+)\./.exec(out)?.[1];
+    expect(backup).toMatch(/^\.\/websocket-workshop\/02-echo-server\.backup-\d{8}-\d{6}\.ts$/);
+    expect(fs.readFileSync(path.join(home, backup!), 'utf8')).toBe(mine);
+    fs.writeFileSync(learnerFile(), mine);
+  });
+
   it('verify exits 2 on a lesson name it does not know, listing the slugs', async () => {
     const { code, out } = await wsw(['verify', '--lesson', 'ecko-server']);
     expect(code).toBe(2);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lessons } from '../lessons/manifest.ts';
 import { lessonTable } from '../src/lesson-table.ts';
+import { hintTexts } from '../src/lessons.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 
 const PROBLEM_SECTIONS = ['## What you will build', '## Why it matters', '## How it is checked', '## Try it by hand'];
@@ -39,7 +40,7 @@ describe('the lesson manifest', () => {
 
       it('has progressive hints, none empty', () => {
         expect(lesson.hints.length).toBeGreaterThanOrEqual(2);
-        for (const hint of lesson.hints) expect(hint.trim().length).toBeGreaterThan(20);
+        for (const hint of hintTexts(lesson)) expect(hint.trim().length).toBeGreaterThan(20);
       });
 
       it('has a problem text in the shape every lesson follows, naming every variable it is given', () => {

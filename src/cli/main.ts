@@ -35,6 +35,14 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await next();
       case 'list':
         return list();
+      case 'hint':
+        return (await import('./hint-command.ts')).hintCommand(rest);
+      case 'solution':
+        return await (await import('./solution-command.ts')).solutionCommand(rest);
+      case 'reset':
+        return await (await import('./reset-command.ts')).resetCommand(rest);
+      case 'watch':
+        return await (await import('./watch-command.ts')).watchCommand(rest);
       case 'doctor':
         // Loaded on demand: its checks pull in Redis and certificate code that other commands never need.
         return await (await import('./doctor-command.ts')).doctorCommand();

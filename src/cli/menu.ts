@@ -40,7 +40,11 @@ __\`wsw print\`__ .......................... the task of the current lesson
 __\`wsw next\`__ ........................... move to the next unfinished lesson
 __\`wsw verify [file] [--lesson <slug>]\`__  judge your server
 __\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand
-__\`wsw reset\`__ .......................... forget your progress (your files stay)
+__\`wsw watch\`__ .......................... verify again on every save of your file
+__\`wsw hint [N] [--all]\`__ ................ the next hint (or hint N, or all of them)
+__\`wsw solution [--diff] [--force]\`__ ...... the reference solution, once you have passed
+__\`wsw reset [--lesson <slug>]\`__ ......... a fresh starter (your file is kept as a backup)
+__\`wsw reset --progress\`__ ............... forget your progress (your files stay)
 __\`wsw doctor\`__ ......................... check that this machine has what the lessons need
 
 \`wsw verify --json\` prints one JSON document (schema/verdict.schema.json); \`wsw verify --all\`

@@ -35,6 +35,7 @@ export function formatVerdict(verdict: Verdict, p: Palette = plain, cwd = proces
     ...f.details.map((d) => p.dim(`  ${d}`)),
   ];
   if (f.hint) lines.push(`  ${p.yellow('Hint:')} ${f.hint}`);
+  if (f.coveredByHint) lines.push(`  ${p.dim('More help:')} wsw hint ${f.coveredByHint} is about this mistake`);
   lines.push(`  ${p.dim('Try it by hand:')} wsw run ${quote(file)} --lesson ${verdict.lesson}`);
   return lines;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
 import { lessonPaths } from '../../src/paths.ts';
-import { timeoutsOf } from '../../src/lessons.ts';
+import { hintCovering, timeoutsOf } from '../../src/lessons.ts';
 import { CannotJudge, HarnessCodes, VerifyFailure } from './failure.ts';
 import { Verification, type LessonVerifier, type PrepareRun } from './session.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
@@ -23,6 +23,8 @@ export interface Verdict {
     details: string[];
     /** True when the failure is not the learner's: the verification could not take place. */
     cannotJudge: boolean;
+    /** The number of the lesson hint (1-based) that is about this mistake, if one is. */
+    coveredByHint?: number;
   };
   steps: Array<{ title: string; ms: number; passed: boolean }>;
   durationMs: number;
@@ -72,6 +74,7 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
       step: failure.step,
       details: failure.details,
       cannotJudge: failure instanceof CannotJudge,
+      coveredByHint: hintCovering(lesson, failure.code),
     },
     steps: verification.steps,
     durationMs: Date.now() - started,

@@ -30,6 +30,8 @@ export interface VerdictDocument {
     step: string | null;
     details: string[];
     cannotJudge: boolean;
+    /** The lesson hint (1-based) about this mistake, or null. */
+    coveredByHint: number | null;
   } | null;
   /** The title of the step that failed, or null. */
   failedStep: string | null;
@@ -69,6 +71,7 @@ export function verdictDocument(verdict: Verdict): VerdictDocument {
           step: f.step ?? null,
           details: f.details,
           cannotJudge: f.cannotJudge,
+          coveredByHint: f.coveredByHint ?? null,
         }
       : null,
     failedStep: f?.step ?? null,
