@@ -233,7 +233,8 @@ function checkAccept(v: Verification, response: RawResponse): void {
 
 /** The latest push k may arrive after the client opened: generous, so a busy machine never fails a correct server. */
 function slowLimit(k: number, tickMs: number): number {
-  return k * 2 * tickMs + 250;
+  // Generous, for a machine a whole class shares; a hard-coded one-second tick is still far outside it.
+  return k * 3 * tickMs + 400;
 }
 
 /** Label of the failure TestClient raises when nothing came: caught here, never shown. */
