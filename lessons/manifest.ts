@@ -55,10 +55,22 @@ export const lessons: readonly Lesson[] = [
     title: 'HTTP vs WebSocket',
     summary: 'One server, one port: answer an HTTP request, then push to a WebSocket without being asked.',
     hints: [
-      'Answer GET /time in the handler you give to http.createServer, and finish with res.end(body): an HTTP answer is not sent until it ends.',
-      'Give that same server to ws, new WebSocketServer({ server }), instead of a { port } of its own. Upgrade requests on PORT then reach ws; every other request still reaches your handler.',
-      "The server may speak first: in wss.on('connection', …) start a setInterval that sends on that socket. Do not wait for the client to say anything.",
-      "Take the period from Number(process.env.TICK_MS), and clearInterval in the socket's 'close' handler, or the timer keeps firing for a client that left.",
+      {
+        text: 'Answer GET /time in the handler you give to http.createServer, and finish with res.end(body): an HTTP answer is not complete until it ends, and the client waits for the rest.',
+        covers: ['HTTP_TIME_NOT_FOUND', 'HTTP_TIME_NEVER_ENDS', 'HTTP_TIME_EMPTY_BODY'],
+      },
+      {
+        text: 'Give that same server to ws, new WebSocketServer({ server }), instead of a { port } of its own. Upgrade requests on PORT then reach ws; every other request still reaches your handler.',
+        covers: ['HTTP_TIME_UPGRADE_REQUIRED', 'HTTP_UPGRADE_NOT_HANDLED', 'HTTP_HANDSHAKE_BAD_HEADERS', 'HTTP_HANDSHAKE_BAD_ACCEPT'],
+      },
+      {
+        text: "The server may speak first: in wss.on('connection', …) start a setInterval that sends on that socket. Do not wait for the client to say anything.",
+        covers: ['HTTP_WS_NO_PUSH', 'HTTP_WS_WAITS_TO_BE_ASKED', 'HTTP_WS_STOPPED_PUSHING'],
+      },
+      {
+        text: "Take the period from Number(process.env.TICK_MS), and clearInterval in the socket's 'close' handler, or the timer keeps firing for a client that left.",
+        covers: ['HTTP_WS_TICK_TOO_SLOW', 'HTTP_WS_TICK_TOO_FAST', 'HTTP_WS_TIMER_LEAK'],
+      },
     ],
     env: { TICK_MS: '100' },
     // Every wait on loopback is short; a failing program is judged sooner. A tick is 100 ms.
@@ -69,9 +81,15 @@ export const lessons: readonly Lesson[] = [
     title: 'Echo server',
     summary: 'Send every message straight back: text as text, binary as binary, to the sender only.',
     hints: [
-      "Listen for 'connection' on the server, then for 'message' on each socket it gives you. Reply on that same socket.",
+      {
+        text: "Listen for 'connection' on the server, then for 'message' on each socket it gives you. Reply on that same socket.",
+        covers: ['ECHO_NO_REPLY', 'ECHO_SENT_TO_OTHERS'],
+      },
       "In ws 8 the 'message' handler receives (data, isBinary). data is always a Buffer, even for text.",
-      'Pass the flag back: socket.send(data, { binary: isBinary }). Without it, every echo leaves as a binary frame.',
+      {
+        text: 'Pass the flag back: socket.send(data, { binary: isBinary }). Without it, every echo leaves as a binary frame.',
+        covers: ['ECHO_TEXT_BECAME_BINARY', 'ECHO_BINARY_BECAME_TEXT'],
+      },
     ],
     // An echo on loopback takes a millisecond; waiting longer only delays the verdict.
     timeouts: { stepMs: 1000 },
@@ -81,10 +99,22 @@ export const lessons: readonly Lesson[] = [
     title: 'Broadcast',
     summary: 'A chat room: relay each JSON message to every other open client.',
     hints: [
-      'ws does not broadcast for you. wss.clients is the set of every connected socket: in the sender\'s \'message\' handler, loop over it and send to each one but the sender.',
-      'Send a new object, not the text as it came: build { type: "chat", sender, message } from the parsed message and send it with JSON.stringify. No username? The sender is "Anonymous".',
-      'Anything can arrive. Put JSON.parse in try/catch, then check the shape (an object, type "chat", message a string) before using it; when something is wrong, reply { type: "error", message } to that socket alone.',
-      'A client that is closing is still in wss.clients. Before each send in the loop, check client.readyState === WebSocket.OPEN.',
+      {
+        text: 'ws does not broadcast for you. wss.clients is the set of every connected socket: in the sender\'s \'message\' handler, loop over it and send to each one but the sender.',
+        covers: ['BROADCAST_NOT_RELAYED', 'BROADCAST_ECHOED_TO_SENDER'],
+      },
+      {
+        text: 'Send a new object, not the text as it came: build { type: "chat", sender, message } from the parsed message and send it with JSON.stringify. No username? The sender is "Anonymous".',
+        covers: ['BROADCAST_RAW_FORWARD', 'BROADCAST_WRONG_SHAPE', 'BROADCAST_NO_DEFAULT_USERNAME'],
+      },
+      {
+        text: 'Anything can arrive. Put JSON.parse in try/catch, then check the shape (an object, type "chat", message a string) before using it; when something is wrong, reply { type: "error", message } to that socket alone.',
+        covers: ['BROADCAST_CRASHED_ON_INVALID_JSON', 'BROADCAST_CRASHED_ON_BAD_SHAPE', 'BROADCAST_NO_ERROR_REPLY', 'BROADCAST_ERROR_WRONG_SHAPE', 'BROADCAST_CLOSED_ON_BAD_INPUT', 'BROADCAST_BAD_INPUT_REACHED_OTHERS'],
+      },
+      {
+        text: 'A client that is closing is still in wss.clients. Before each send in the loop, check client.readyState === WebSocket.OPEN.',
+        covers: ['BROADCAST_SENT_TO_CLOSING_SOCKET'],
+      },
     ],
     // A relay on loopback takes a millisecond; waiting longer only delays the verdict.
     timeouts: { stepMs: 1000 },
@@ -94,10 +124,22 @@ export const lessons: readonly Lesson[] = [
     title: 'Lifecycle',
     summary: 'Join, leave, close codes, and a presence count that is always exact.',
     hints: [
-      "Keep one Map from socket to id. In 'connection': add the socket, welcome it, then tell every other socket in the Map that it joined. The Map's size is the count.",
-      "'close' fires once for every connection, however it ends: a quit, the client closing, or a dropped connection (code 1006). Delete the socket there and announce the leave there, and nowhere else.",
-      'For {"type":"quit"}, call socket.close(1000, "goodbye"): a close frame with a code and a reason. terminate() would drop the connection without telling the client why.',
-      "Add socket.on('error', …) in 'connection', even if it only logs: an 'error' event with no listener is thrown, and one broken frame takes the whole server down.",
+      {
+        text: "Keep one Map from socket to id. In 'connection': add the socket, welcome it, then tell every other socket in the Map that it joined. The Map's size is the count.",
+        covers: ['LIFECYCLE_NO_WELCOME', 'LIFECYCLE_NO_JOIN', 'LIFECYCLE_JOIN_TO_NEWCOMER', 'LIFECYCLE_WRONG_COUNT'],
+      },
+      {
+        text: "'close' fires once for every connection, however it ends: a quit, the client closing, or a dropped connection (code 1006). Delete the socket there and announce the leave there, and nowhere else.",
+        covers: ['LIFECYCLE_NO_LEAVE', 'LIFECYCLE_NO_LEAVE_ON_DROP', 'LIFECYCLE_PRESENCE_LEAK'],
+      },
+      {
+        text: 'For {"type":"quit"}, call socket.close(1000, "goodbye"): a close frame with a code and a reason. terminate() would drop the connection without telling the client why.',
+        covers: ['LIFECYCLE_QUIT_IGNORED', 'LIFECYCLE_QUIT_TERMINATED', 'LIFECYCLE_QUIT_WRONG_CODE', 'LIFECYCLE_QUIT_NO_REASON'],
+      },
+      {
+        text: "Add socket.on('error', …) in 'connection', even if it only logs: an 'error' event with no listener is thrown, and one broken frame takes the whole server down.",
+        covers: ['LIFECYCLE_CRASHED_ON_ERROR'],
+      },
     ],
     // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
     timeouts: { stepMs: 1000 },
@@ -107,10 +149,22 @@ export const lessons: readonly Lesson[] = [
     title: 'Heartbeat',
     summary: 'Ping every client, and terminate the ones that stopped answering.',
     hints: [
-      'One setInterval for the whole server, with the delay Number(process.env.HEARTBEAT_INTERVAL_MS). Each round visits every socket in wss.clients and calls ping() on it.',
-      "Give each socket a flag: true when it connects and whenever its 'pong' event fires. Each round, set the flag to false just before pinging.",
-      'Judge at the start of the next round: a socket whose flag is still false missed the last ping. It cannot answer a close handshake, so terminate() it instead of close().',
-      "A running interval keeps Node alive after the server has closed: clear it in wss.on('close', ...), so that SIGTERM → wss.close() lets the process end.",
+      {
+        text: 'One setInterval for the whole server, with the delay Number(process.env.HEARTBEAT_INTERVAL_MS). Each round visits every socket in wss.clients and calls ping() on it.',
+        covers: ['HEARTBEAT_NO_PING', 'HEARTBEAT_WRONG_RATE'],
+      },
+      {
+        text: "Give each socket a flag: true when it connects and whenever its 'pong' event fires. Each round, set the flag to false just before pinging.",
+        covers: ['HEARTBEAT_PONG_IGNORED', 'HEARTBEAT_TERMINATED_WITHOUT_PING'],
+      },
+      {
+        text: 'Judge at the start of the next round: a socket whose flag is still false missed the last ping. It cannot answer a close handshake, so terminate() it instead of close().',
+        covers: ['HEARTBEAT_DROPPED_HEALTHY', 'HEARTBEAT_NEVER_TERMINATED', 'HEARTBEAT_CLOSED_NOT_TERMINATED'],
+      },
+      {
+        text: "A running interval keeps Node alive after the server has closed: clear it in wss.on('close', ...), so that SIGTERM → wss.close() lets the process end.",
+        covers: ['HEARTBEAT_INTERVAL_NOT_CLEARED'],
+      },
     ],
     env: { HEARTBEAT_INTERVAL_MS: '100' },
     // Ten healthy rounds take a second; the whole story fits well within ten.
@@ -121,10 +175,22 @@ export const lessons: readonly Lesson[] = [
     title: 'wss://',
     summary: 'Serve HTTPS and wss:// on one port, with the certificate you are given, and no plain text.',
     hints: [
-      'Read both files named by process.env.TLS_CERT and process.env.TLS_KEY with fs.readFileSync: https.createServer wants their PEM text, not the paths.',
-      'https.createServer({ cert, key }, handler) is http.createServer with TLS underneath; the handler answers plain requests exactly as before.',
-      'Give ws that server, new WebSocketServer({ server }), and listen on PORT with the HTTPS server. wss:// and https:// share the port; a WebSocketServer with a { port } of its own speaks plain text on another one.',
-      'A client that refuses your certificate is doing its job. The fix is on the server (serve the certificate from TLS_CERT), never rejectUnauthorized: false on a client.',
+      {
+        text: 'Read both files named by process.env.TLS_CERT and process.env.TLS_KEY with fs.readFileSync: https.createServer wants their PEM text, not the paths.',
+        covers: ['TLS_ENV_NOT_READ', 'TLS_CERT_PATH_HARD_CODED', 'TLS_NOT_PEM', 'TLS_HANDSHAKE_FAILED'],
+      },
+      {
+        text: 'https.createServer({ cert, key }, handler) is http.createServer with TLS underneath; the handler answers plain requests exactly as before.',
+        covers: ['TLS_NOT_SPOKEN', 'TLS_HTTPS_NO_ANSWER', 'TLS_HTTPS_BAD_STATUS'],
+      },
+      {
+        text: 'Give ws that server, new WebSocketServer({ server }), and listen on PORT with the HTTPS server. wss:// and https:// share the port; a WebSocketServer with a { port } of its own speaks plain text on another one.',
+        covers: ['TLS_WSS_NOT_ON_PORT', 'TLS_PLAIN_TEXT_ACCEPTED', 'NEVER_LISTENED', 'WRONG_PORT'],
+      },
+      {
+        text: 'A client that refuses your certificate is doing its job. The fix is on the server (serve the certificate from TLS_CERT), never rejectUnauthorized: false on a client.',
+        covers: ['TLS_WRONG_CERTIFICATE'],
+      },
     ],
     // (TLS_CERT and TLS_KEY are not listed here: the verifier and `run` make a fresh certificate each time.)
     // A handshake on loopback takes milliseconds; waiting longer only delays the verdict.
@@ -135,10 +201,22 @@ export const lessons: readonly Lesson[] = [
     title: 'Two servers, one chat',
     summary: 'Run the chat as two instances that share one room through Redis pub/sub.',
     hints: [
-      'A server can only send to its own sockets. For carol on server B to hear alice on server A, server A must tell Redis, and server B must be listening there: PUBLISH on one side, SUBSCRIBE on the other, on the channel in process.env.CHAT_CHANNEL.',
-      "Open two connections with new Redis(process.env.REDIS_URL): once a connection has subscribed, it can do nothing but (un)subscribe, so publishing needs the other one. Subscribe once, when the server starts, not in 'connection'.",
-      'Redis hands a message to every subscriber, the instance that published it included. Put process.env.INSTANCE_ID in what you publish, and in subscriber.on("message", …) skip what carries your own id.',
-      "Deliver to your own clients directly, as in lesson 03 (the sender excepted), and to the others' through Redis. Clients get the relay {type, sender, message}, never the object you published.",
+      {
+        text: 'A server can only send to its own sockets. For carol on server B to hear alice on server A, server A must tell Redis, and server B must be listening there: PUBLISH on one side, SUBSCRIBE on the other, on the channel in process.env.CHAT_CHANNEL.',
+        covers: ['SCALING_REDIS_NOT_USED', 'SCALING_NOT_SUBSCRIBED', 'SCALING_NOT_PUBLISHED'],
+      },
+      {
+        text: "Open two connections with new Redis(process.env.REDIS_URL): once a connection has subscribed, it can do nothing but (un)subscribe, so publishing needs the other one. Subscribe once, when the server starts, not in 'connection'.",
+        covers: ['SCALING_REDIS_URL_IGNORED', 'SCALING_PUBLISH_ON_SUBSCRIBER'],
+      },
+      {
+        text: 'Redis hands a message to every subscriber, the instance that published it included. Put process.env.INSTANCE_ID in what you publish, and in subscriber.on("message", …) skip what carries your own id.',
+        covers: ['SCALING_DUPLICATE', 'SCALING_NOT_ACROSS'],
+      },
+      {
+        text: "Deliver to your own clients directly, as in lesson 03 (the sender excepted), and to the others' through Redis. Clients get the relay {type, sender, message}, never the object you published.",
+        covers: ['SCALING_LOCAL_MISSED', 'SCALING_ECHOED_TO_SENDER', 'SCALING_WRONG_SHAPE'],
+      },
     ],
     env: { CHAT_CHANNEL: 'workshop:chat' },
     needs: ['redis'],
@@ -150,10 +228,22 @@ export const lessons: readonly Lesson[] = [
     title: 'socket.io, by contrast',
     summary: 'The chat again with socket.io: rooms, acknowledgements, and clients that come back with what they missed.',
     hints: [
-      "socket.io hands you events, not frames: socket.on('join', (room, ack) => …) receives what the client emitted, already parsed. The client's callback comes last: call it, ack({ ok: true }), to acknowledge.",
-      'A room is a name socket.io keeps for you: socket.join(room) puts a socket in it, and socket.to(room).emit(…) reaches everyone in it but that socket. Remember the room in socket.data.room for the chats that follow.',
-      'The username travels in the handshake, as socket.handshake.auth.username. Check what arrives before using it: a payload without a string message, or a chat emitted without a callback.',
-      'Recovery is an option of the Server: connectionStateRecovery, with a maxDisconnectionDuration in milliseconds. It restores rooms and socket.data, not the variables of your connection handler.',
+      {
+        text: "socket.io hands you events, not frames: socket.on('join', (room, ack) => …) receives what the client emitted, already parsed. The client's callback comes last: call it, ack({ ok: true }), to acknowledge.",
+        covers: ['SOCKETIO_JOIN_NOT_ACKED', 'SOCKETIO_CHAT_NOT_ACKED', 'SOCKETIO_BAD_ACK'],
+      },
+      {
+        text: 'A room is a name socket.io keeps for you: socket.join(room) puts a socket in it, and socket.to(room).emit(…) reaches everyone in it but that socket. Remember the room in socket.data.room for the chats that follow.',
+        covers: ['SOCKETIO_NOT_DELIVERED', 'SOCKETIO_ECHOED_TO_SENDER', 'SOCKETIO_LEAKED_TO_OTHER_ROOM'],
+      },
+      {
+        text: 'The username travels in the handshake, as socket.handshake.auth.username. Check what arrives before using it: a payload without a string message, or a chat emitted without a callback.',
+        covers: ['SOCKETIO_WRONG_RELAY', 'SOCKETIO_INVALID_NOT_REFUSED', 'SOCKETIO_CRASHED_WITHOUT_ACK'],
+      },
+      {
+        text: 'Recovery is an option of the Server: connectionStateRecovery, with a maxDisconnectionDuration in milliseconds. It restores rooms and socket.data, not the variables of your connection handler.',
+        covers: ['SOCKETIO_NOT_RECOVERED', 'SOCKETIO_STATE_LOST_ON_RECOVERY'],
+      },
     ],
     // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
     timeouts: { stepMs: 1000 },
