@@ -15,12 +15,6 @@ import { fixturesIn } from './support.ts';
  * shrinks when hints grow.
  */
 const UNCOVERED: Readonly<Record<string, readonly string[]>> = {
-  '02-echo-server': [
-    // delays-short-messages.ts: the hints say where to reply, never that a reply must not wait (no timers).
-    'ECHO_OUT_OF_ORDER',
-    // adds-prefix.ts: no hint says an echo is the message unchanged; hint 3 is about the binary flag only.
-    'ECHO_WRONG_CONTENT',
-  ],
   '03-broadcast': [
     // first-message-waits.ts: no hint warns that awaiting something on some messages lets later ones overtake.
     'BROADCAST_OUT_OF_ORDER',
