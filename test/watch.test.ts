@@ -1,0 +1,235 @@
+// `wsw watch` as a learner runs it: a real process in a temporary HOME and folder, saves made to the
+// learner's file, and every wait tied to what watch prints (or to the processes that exist), never to a clock.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RunQueue } from '../src/cli/watch-queue.ts';
+import { watchesByPolling } from '../src/cli/watch-command.ts';
+import { lessonPaths, ROOT, workspaceFile } from '../src/paths.ts';
+import { processesMentioning } from './support.ts';
+
+const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
+/** Generous for a busy machine; a passing run takes a fraction of it. */
+const WAIT_MS = 15_000;
+
+/** A server that listens, never answers, and ignores SIGTERM: the kind that outlives a careless watcher. */
+const STUBBORN_SERVER = `import { WebSocketServer } from 'ws';
+process.on('SIGTERM', () => {});
+new WebSocketServer({ port: Number(process.env.PORT) });
+`;
+
+/** The CLI running in the background, with its output so far and waits on what it prints. */
+class Cli {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  out = '';
+  private readonly listeners = new Set<() => void>();
+
+  constructor(home: string, args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], {
+      cwd: home,
+      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined, WSW_WATCH_POLL: undefined, ...env },
+    });
+    const take = (data: Buffer) => {
+      this.out += data;
+      for (const listener of this.listeners) listener();
+    };
+    this.child.stdout.on('data', take);
+    this.child.stderr.on('data', take);
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** The current length of the output: later waits look only at what comes after it. */
+  get mark(): number {
+    return this.out.length;
+  }
+
+  /** Resolves when `pattern` appears in the output after `from`; fails on a timeout or an early exit. */
+  waitFor(pattern: string, from = 0, timeoutMs = WAIT_MS): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!this.out.slice(from).includes(pattern)) return;
+        done();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`"${pattern}" did not appear within ${timeoutMs} ms. Output:\n${this.out.slice(from)}`));
+      }, timeoutMs);
+      const onExit = () => {
+        done();
+        reject(new Error(`exited before "${pattern}" appeared. Output:\n${this.out.slice(from)}`));
+      };
+      const done = () => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        this.child.off('exit', onExit);
+      };
+      this.listeners.add(check);
+      this.child.once('exit', onExit);
+      check();
+    });
+  }
+}
+
+/** Waits until `condition` holds, looking again at each turn of a short interval, up to a timeout. */
+async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const homes: string[] = [];
+const running: Cli[] = [];
+
+/** A fresh learner: a temporary HOME (their progress) that is also their working folder. */
+async function learnerWith(lesson: string): Promise<{ home: string; file: string }> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-watch-'));
+  homes.push(home);
+  const select = new Cli(home, ['select', lesson]);
+  expect((await select.exited).code, select.out).toBe(0);
+  return { home, file: workspaceFile(lesson, home) };
+}
+
+function watchIn(home: string, args: string[] = [], env: Record<string, string> = {}): Cli {
+  const cli = new Cli(home, ['watch', ...args], env);
+  running.push(cli);
+  return cli;
+}
+
+afterEach(async () => {
+  for (const cli of running.splice(0)) {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) {
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+    }
+  }
+  for (const home of homes.splice(0)) fs.rmSync(home, { recursive: true, force: true });
+});
+
+describe('wsw watch', () => {
+  it('verifies at once and on every save, survives a crash, and leaves nothing running when stopped', async () => {
+    const { home, file } = await learnerWith('02-echo-server');
+    const watch = watchIn(home);
+
+    // The status line closes each run: what is asserted after it has all arrived.
+    await watch.waitFor('to verify again · Ctrl-C stops watching');
+    expect(watch.out).toContain('✗ FAIL  ECHO_NO_REPLY');
+    expect(watch.out).toContain('The last lines before the failure:');
+    expect(watch.out).toContain('[alice] → text "hello"');
+    expect(watch.out).toContain("Hint: Listen for 'message'");
+
+    let mark = watch.mark;
+    fs.copyFileSync(lessonPaths('02-echo-server').solution, file);
+    await watch.waitFor('✓ PASS  02-echo-server', mark);
+    await watch.waitFor('Lesson 02 is done. Next: wsw next (03 · Broadcast).', mark);
+    await watch.waitFor('Ctrl-C stops watching', mark);
+    const completed = JSON.parse(fs.readFileSync(path.join(home, '.config/websocket-workshop/completed.json'), 'utf8'));
+    expect(completed).toEqual(['02-echo-server']);
+
+    mark = watch.mark;
+    fs.writeFileSync(file, 'const x = ;\n');
+    await watch.waitFor('✗ FAIL  PROGRAM_CRASHED', mark);
+    await watch.waitFor('Ctrl-C stops watching', mark);
+    const crash = watch.out.slice(mark);
+    expect(crash, 'the error stays in view, its stack folded').toContain('ERROR: Unexpected ";"');
+    expect(crash).toMatch(/at … \(\d+ stack frames, none in 02-echo-server\.ts\)/);
+    expect(watch.child.exitCode, 'watch goes on after a crash').toBeNull();
+
+    // Stopped in the middle of verifying a server that ignores SIGTERM: nothing of it may survive.
+    mark = watch.mark;
+    fs.writeFileSync(file, STUBBORN_SERVER);
+    await watch.waitFor('▸ echoes a text message as text', mark);
+    expect(processesMentioning(file).length, 'the learner server runs').toBeGreaterThan(0);
+    const stopped = Date.now();
+    watch.child.kill('SIGTERM');
+    expect(await watch.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stopped, 'stops promptly').toBeLessThan(3000);
+    expect(watch.out.slice(mark)).toContain('Stopped watching, and the verification under way.');
+    await until(() => processesMentioning(file).length === 0, 'no process of the learner file is left', 2000);
+  });
+
+  it('with WSW_WATCH_POLL=1, sees a save by polling', async () => {
+    const { home, file } = await learnerWith('02-echo-server');
+    fs.writeFileSync(file, 'const x = ;\n');
+    const watch = watchIn(home, ['--lesson', 'echo-server'], { WSW_WATCH_POLL: '1' });
+    await watch.waitFor('✗ FAIL  PROGRAM_CRASHED');
+    expect(watch.out).toContain('polling for changes every');
+    const mark = watch.mark;
+    fs.copyFileSync(lessonPaths('02-echo-server').solution, file);
+    await watch.waitFor('✓ PASS  02-echo-server', mark);
+    watch.child.kill('SIGINT');
+    expect(await watch.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('without the lesson file, exits 2 saying how to get it', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-watch-'));
+    homes.push(home);
+    const watch = watchIn(home, ['--lesson', 'broadcast']);
+    expect((await watch.exited).code).toBe(2);
+    expect(watch.out).toContain('There is no file at ./websocket-workshop/03-broadcast.ts yet. Run `wsw select broadcast`');
+  });
+});
+
+describe('the queue of verifications', () => {
+  /** A queue whose jobs finish only when the test says so. */
+  function queueOfHeldJobs() {
+    const started: string[] = [];
+    const finishers: Array<(error?: Error) => void> = [];
+    const errors: unknown[] = [];
+    const queue = new RunQueue(
+      (reason) => {
+        started.push(reason);
+        return new Promise<void>((resolve, reject) => finishers.push((error) => (error ? reject(error) : resolve())));
+      },
+      (error) => errors.push(error),
+    );
+    return { queue, started, errors, finish: (n: number, error?: Error) => finishers[n]!(error) };
+  }
+
+  it('runs one at a time: saves during a run cancel nothing and queue exactly one more, with the latest reason', async () => {
+    const { queue, started, finish } = queueOfHeldJobs();
+    expect(queue.request('first')).toBe('started');
+    expect(queue.request('saved 1')).toBe('queued');
+    expect(queue.request('saved 2')).toBe('coalesced');
+    expect(queue.request('saved 3')).toBe('coalesced');
+    expect(started).toEqual(['first']);
+    finish(0);
+    await vi.waitFor(() => expect(started).toEqual(['first', 'saved 3']));
+    expect(queue.busy).toBe(true);
+    finish(1);
+    await queue.idle();
+    expect(started).toEqual(['first', 'saved 3']);
+    expect(queue.busy).toBe(false);
+    expect(queue.request('later')).toBe('started');
+  });
+
+  it('goes on after a run that throws, and once stopped drops what is queued', async () => {
+    const { queue, started, errors, finish } = queueOfHeldJobs();
+    queue.request('first');
+    queue.request('second');
+    finish(0, new Error('verifier broke'));
+    await vi.waitFor(() => expect(started).toEqual(['first', 'second']));
+    expect(errors).toHaveLength(1);
+    queue.request('third');
+    queue.stop();
+    expect(queue.request('fourth')).toBe('ignored');
+    finish(1);
+    await queue.idle();
+    expect(started).toEqual(['first', 'second']);
+  });
+});
+
+describe('when watch polls', () => {
+  it('polls under WSL and when WSW_WATCH_POLL=1, and waits for file events elsewhere', () => {
+    expect(watchesByPolling({}, '5.15.167.4-microsoft-standard-WSL2')).toBe(true);
+    expect(watchesByPolling({}, '4.4.0-19041-Microsoft')).toBe(true);
+    expect(watchesByPolling({ WSW_WATCH_POLL: '1' }, '6.8.0-45-generic')).toBe(true);
+    expect(watchesByPolling({}, '6.8.0-45-generic')).toBe(false);
+    expect(watchesByPolling({ WSW_WATCH_POLL: '0' }, '6.8.0-45-generic')).toBe(false);
+  });
+});
