@@ -40,7 +40,7 @@ __\`wsw print\`__ .......................... the task of the current lesson
 __\`wsw next\`__ ........................... move to the next unfinished lesson
 __\`wsw verify [file] [--lesson <slug>]\`__  judge your server
 __\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand
-__\`wsw watch\`__ .......................... verify again on every save of your file
+__\`wsw watch [--lesson <slug>]\`__ ........ verify again on every save (q quit, h hint, n next)
 __\`wsw hint [N] [--all]\`__ ................ the next hint (or hint N, or all of them)
 __\`wsw solution [--diff] [--force]\`__ ...... the reference solution, once you have passed
 __\`wsw reset [--lesson <slug>]\`__ ......... a fresh starter (your file is kept as a backup)
