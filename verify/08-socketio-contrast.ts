@@ -154,8 +154,14 @@ export default (async (v) => {
   });
 }) satisfies LessonVerifier;
 
-/** `wsw run` connects a plain WebSocket client to socket.io's own endpoint, to watch its protocol by hand. */
-export const prepareRun: PrepareRun = async () => ({ client: { path: '/socket.io/?EIO=4&transport=websocket' } });
+/** What prepareRun gives `wsw run`: PrepareRun's options, and the protocol its clients speak. */
+type SocketIoRun = Awaited<ReturnType<PrepareRun>> & { protocol: 'socket.io' };
+
+/**
+ * `wsw run` speaks socket.io here, as the verifier's clients do: each client is a socket.io-client with
+ * its name as the username, typed lines are chat events, and /emit and /join emit with an ack callback.
+ */
+export const prepareRun = async (): Promise<SocketIoRun> => ({ protocol: 'socket.io' });
 
 /** Connects a socket.io client that sends its username in the handshake. */
 async function connect(v: Verification, name: string, url?: string): Promise<SocketIoTestClient> {

@@ -1,52 +1,161 @@
-import readline from 'node:readline';
-import { VerifyFailure } from '../../verify/harness/failure.ts';
+import { HarnessCodes, VerifyFailure } from '../../verify/harness/failure.ts';
 import { formatEntry } from '../../verify/harness/report.ts';
-import { Verification } from '../../verify/harness/session.ts';
 import { loadLessonModule } from '../../verify/harness/run-verifier.ts';
+import { Verification, type ClientConnectOptions } from '../../verify/harness/session.ts';
+import { socketIoClient } from '../../verify/harness/socketio-client.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
 import { timeoutsOf } from '../lessons.ts';
 import { parseFileCommand } from './args.ts';
-import { colour, say } from './output.ts';
+import { colour } from './output.ts';
+import { RunClients, type OpenClient } from './run-clients.ts';
+import type { RunProtocol } from './run-commands.ts';
+import { RunConsole, type RunOutput } from './run-console.ts';
+import { executeLine, printFailure } from './run-execute.ts';
+import { SocketIoRunClient } from './run-socketio-client.ts';
+import { WsRunClient } from './run-ws-client.ts';
 import { resolveTarget } from './target.ts';
 
-/** After standard input ends (a pipe), how long to keep listening for replies. */
+/** After standard input ends (a pipe), how long to keep listening for replies nobody waits for. */
 const DRAIN_MS = 500;
+/** When every connection drops, how long to wait for the server's exit, which would explain the drop. */
+const DEATH_SETTLE_MS = 300;
+/** Signals that end a run through its teardown, so that the learner's server never outlives it. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** What each of them means to a learner. */
+const SIGNAL_MEANING: Record<string, string> = { SIGINT: 'Ctrl-C', SIGTERM: 'SIGTERM', SIGHUP: 'The terminal closed' };
+
+/** Why a run ended. */
+type Ending = 'input' | 'stopped' | 'closed' | 'server';
 
 /**
  * `run [file] [--lesson <slug>]`: starts the learner's server exactly as verify does, and connects an
- * interactive client: each line typed is sent as a text frame, everything received is printed.
- * Ctrl-C (or the end of piped input) stops both. Nothing is judged.
+ * interactive client: each line typed is sent as a text frame, everything received is printed, and
+ * slash commands send the rest (binary frames, pings, JSON, a close) or open more clients (`/help`).
+ * For a lesson whose prepareRun says `protocol: 'socket.io'`, the client is a socket.io client and
+ * lines are events. Ctrl-C, the end of piped input, the server's exit or the last client's close stop
+ * everything. Nothing is judged.
  */
 export async function runCommand(argv: string[]): Promise<number> {
   const { lesson, file } = resolveTarget(parseFileCommand('run', argv));
+  const stop = stopSignals();
+  let clients: RunClients | undefined;
+  const terminal = new RunConsole({
+    input: process.stdin,
+    output: process.stdout,
+    prompt: () => (clients ? `${colour.magenta(clients.current.name)}> ` : '> '),
+    onInterrupt: () => stop.stop('Ctrl-C'),
+  });
+  const out: RunOutput = { print: (line) => terminal.print(line), colour };
   const transcript = new Transcript();
-  transcript.onEntry((entry) => say(formatEntry(entry, colour)));
+  transcript.onEntry((entry) => terminal.print(formatEntry(entry, colour)));
   const session = new Verification(lesson, file, transcript, timeoutsOf(lesson));
   try {
-    const { prepareRun } = await loadLessonModule(lesson);
-    const prepared = (await prepareRun?.(session)) ?? {};
-    await session.start(prepared.start);
-    const you = await session.client('you', prepared.client);
-    say(colour.dim('Type a line and press Enter to send it as a text frame. Ctrl-C stops your server and this client.'));
-    const lines = readline.createInterface({ input: process.stdin, terminal: false });
-    lines.on('line', (line) => {
-      if (you.isOpen) you.sendText(line);
-      else say(colour.dim('(the connection is closed; nothing was sent)'));
-    });
-    await Promise.race([
-      new Promise<void>((resolve) => lines.once('close', () => setTimeout(resolve, DRAIN_MS))),
-      new Promise<void>((resolve) => process.once('SIGINT', () => resolve())),
-      new Promise<void>((resolve) => you.ws.once('close', () => resolve())),
-      session.programGone,
+    const starting = startAndConnect(session, out);
+    // Ctrl-C while the server starts must still stop it: the start is raced, and its late failure ignored.
+    starting.catch(() => {});
+    const started = await Promise.race([starting, stop.stopped.then(() => undefined)]);
+    if (!started) {
+      out.print(colour.dim(`${await stop.stopped}: stopping your server.`));
+      return 0;
+    }
+    clients = started.clients;
+    const { protocol } = started;
+    out.print(
+      colour.dim(
+        protocol === 'socket.io'
+          ? 'Type a line to emit it as chat { message } (after /join <room>); /help lists the commands. Ctrl-C stops your server and every client.'
+          : 'Type a line and press Enter to send it as a text frame; /help lists the commands. Ctrl-C stops your server and every client.',
+      ),
+    );
+    const ctx = { ...out, protocol, clients };
+    terminal.start((line) => executeLine(line, ctx));
+
+    const running = clients;
+    let ending: Ending = await Promise.race([
+      terminal.ended.then(async () => {
+        // Piped input ends at once: give the answers to its last lines the time to arrive.
+        await running.settled();
+        await sleep(DRAIN_MS);
+        return 'input' as const;
+      }),
+      stop.stopped.then(() => 'stopped' as const),
+      running.allFinished.then(() => 'closed' as const),
+      session.programGone.catch(() => 'server' as const),
     ]);
-    lines.close();
+    if (ending === 'closed') {
+      // A crash drops every connection a moment before the exit is seen: report the cause, not the symptom.
+      ending = await Promise.race([sleep(DEATH_SETTLE_MS).then(() => 'closed' as const), session.programGone.catch(() => 'server' as const)]);
+    }
+    if (ending === 'server') {
+      printFailure(exitExplained(session), out);
+      return 1;
+    }
+    const why = ending === 'input' ? (terminal.interactive ? 'Ctrl-D' : 'The input ended') : ending === 'closed' ? 'Every client is closed' : await stop.stopped;
+    out.print(colour.dim(`${why}: stopping your server${session.servers.length > 1 ? 's' : ''}.`));
     return 0;
   } catch (error) {
     if (!(error instanceof VerifyFailure)) throw error;
-    say('', colour.red(`${error.code}: ${error.message}`));
-    if (error.hint) say(`${colour.yellow('Hint:')} ${error.hint}`);
+    printFailure(session.servers.some((s) => s.program.exitInfo) ? exitExplained(session) : error, out);
     return 1;
   } finally {
+    clients?.end();
+    terminal.close();
+    stop.dispose();
     await session.teardown();
   }
+}
+
+/** Runs the lesson's preparation, starts the server, and connects the first client. */
+async function startAndConnect(session: Verification, out: RunOutput): Promise<{ clients: RunClients; protocol: RunProtocol }> {
+  const { prepareRun } = await loadLessonModule(session.lesson);
+  const prepared = (await prepareRun?.(session)) ?? {};
+  await session.start(prepared.start);
+  const protocol = protocolOf(prepared);
+  const open = protocol === 'socket.io' ? openSocketIo(session, out) : openWebSocket(session, prepared.client, out);
+  const clients = new RunClients(open, (text) => out.print(out.colour.dim(text)));
+  await clients.connect();
+  return { clients, protocol };
+}
+
+/** Plain WebSocket clients, connected as prepareRun says (a wss:// URL and its certificate, say). */
+function openWebSocket(session: Verification, options: ClientConnectOptions = {}, out: RunOutput): OpenClient {
+  return async (name) => new WsRunClient(await session.client(name, { ...options, log: 'arrival' }), session.transcript, session.timeouts.stepMs, out);
+}
+
+/** socket.io clients, each with its name as the username in the handshake, as the verifier's are. */
+function openSocketIo(session: Verification, out: RunOutput): OpenClient {
+  return async (name) =>
+    new SocketIoRunClient(await socketIoClient(session, name, { auth: { username: name }, log: 'arrival' }), session.transcript, session.timeouts.stepMs, out);
+}
+
+/**
+ * What the client speaks. A lesson's prepareRun says `protocol: 'socket.io'` when its server is a
+ * socket.io server; PrepareRun's own type does not name that field, so it is read here with care.
+ */
+function protocolOf(prepared: object): RunProtocol {
+  return 'protocol' in prepared && prepared.protocol === 'socket.io' ? 'socket.io' : 'websocket';
+}
+
+/** The verifier's explanation of a server that exited: its status, where it threw, what to look at. */
+function exitExplained(session: Verification): VerifyFailure {
+  const gone = session.servers.find((s) => s.program.exitInfo);
+  return gone
+    ? gone.program.exitFailure('while you were trying it')
+    : new VerifyFailure({ code: HarnessCodes.PROGRAM_EXITED, message: 'Your server stopped while you were trying it.' });
+}
+
+/**
+ * The stop signals, caught for the length of a run; `stop` is Ctrl-C typed at the prompt. `stopped`
+ * resolves with what stopped it, in words.
+ */
+function stopSignals(): { stopped: Promise<string>; stop: (why: string) => void; dispose: () => void } {
+  let stop!: (why: string) => void;
+  const stopped = new Promise<string>((resolve) => (stop = resolve));
+  const onSignal = (signal: NodeJS.Signals) => stop(SIGNAL_MEANING[signal] ?? signal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  return { stopped, stop, dispose: () => STOP_SIGNALS.forEach((signal) => process.off(signal, onSignal)) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
