@@ -154,14 +154,11 @@ export default (async (v) => {
   });
 }) satisfies LessonVerifier;
 
-/** What prepareRun gives `wsw run`: PrepareRun's options, and the protocol its clients speak. */
-type SocketIoRun = Awaited<ReturnType<PrepareRun>> & { protocol: 'socket.io' };
-
 /**
  * `wsw run` speaks socket.io here, as the verifier's clients do: each client is a socket.io-client with
  * its name as the username, typed lines are chat events, and /emit and /join emit with an ack callback.
  */
-export const prepareRun = async (): Promise<SocketIoRun> => ({ protocol: 'socket.io' });
+export const prepareRun: PrepareRun = async () => ({ protocol: 'socket.io' });
 
 /** Connects a socket.io client that sends its username in the handshake. */
 async function connect(v: Verification, name: string, url?: string): Promise<SocketIoTestClient> {

@@ -27,7 +27,8 @@ Learn WebSockets on Node.js by building real servers, judged by real clients.
 1. \`wsw\` opens the menu; pick a lesson (or \`wsw select echo-server\`).
    Its starter is copied to \`./websocket-workshop/NN-slug.ts\` (never over your own work).
 2. Edit that file.
-3. \`wsw run\` starts your server and connects a client you type into.
+3. \`wsw run\` starts your server and connects a client you type into; \`/help\` there lists its
+   commands (binary frames, pings, closes, more clients).
 4. \`wsw verify\` judges it, frame by frame. A pass marks the lesson done.
 
 ## Commands
@@ -39,7 +40,7 @@ __\`wsw current\`__ ........................ the lesson you are on
 __\`wsw print\`__ .......................... the task of the current lesson
 __\`wsw next\`__ ........................... move to the next unfinished lesson
 __\`wsw verify [file] [--lesson <slug>]\`__  judge your server
-__\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand
+__\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand (\`/help\` inside)
 __\`wsw watch [--lesson <slug>]\`__ ........ verify again on every save (q quit, h hint, n next)
 __\`wsw hint [N] [--all]\`__ ................ the next hint (or hint N, or all of them)
 __\`wsw solution [--diff] [--force]\`__ ...... the reference solution, once you have passed

@@ -110,7 +110,7 @@ async function startAndConnect(session: Verification, out: RunOutput): Promise<{
   const { prepareRun } = await loadLessonModule(session.lesson);
   const prepared = (await prepareRun?.(session)) ?? {};
   await session.start(prepared.start);
-  const protocol = protocolOf(prepared);
+  const protocol: RunProtocol = prepared.protocol ?? 'websocket';
   const open = protocol === 'socket.io' ? openSocketIo(session, out) : openWebSocket(session, prepared.client, out);
   const clients = new RunClients(open, (text) => out.print(out.colour.dim(text)));
   await clients.connect();
@@ -128,13 +128,6 @@ function openSocketIo(session: Verification, out: RunOutput): OpenClient {
     new SocketIoRunClient(await socketIoClient(session, name, { auth: { username: name }, log: 'arrival' }), session.transcript, session.timeouts.stepMs, out);
 }
 
-/**
- * What the client speaks. A lesson's prepareRun says `protocol: 'socket.io'` when its server is a
- * socket.io server; PrepareRun's own type does not name that field, so it is read here with care.
- */
-function protocolOf(prepared: object): RunProtocol {
-  return 'protocol' in prepared && prepared.protocol === 'socket.io' ? 'socket.io' : 'websocket';
-}
 
 /** The verifier's explanation of a server that exited: its status, where it threw, what to look at. */
 function exitExplained(session: Verification): VerifyFailure {

@@ -211,4 +211,9 @@ export type LessonVerifier = (v: Verification) => Promise<void>;
  * server and a ws client: the options to start the server with (TLS files, a REDIS_URL) and to connect
  * the interactive client with. Anything it starts, it registers with `v.defer` to be stopped.
  */
-export type PrepareRun = (v: Verification) => Promise<{ start?: StartOptions; client?: ClientConnectOptions }>;
+export type PrepareRun = (v: Verification) => Promise<{
+  start?: StartOptions;
+  client?: ClientConnectOptions;
+  /** What the interactive client speaks: 'socket.io' for a socket.io server; default 'websocket'. */
+  protocol?: 'websocket' | 'socket.io';
+}>;

@@ -157,7 +157,7 @@ export class SocketIoTestClient {
    * when it arrives: await it before reading other clients, so the transcript reads the same every run.
    */
   async emitWithAck(event: string, args: unknown[], awaiting: string, options: ExpectOptions = {}): Promise<unknown[]> {
-    this.log(`→ ${event} ${describeArgs(args)} (with an ack callback)`);
+    this.log(`→ ${event}${args.length ? ` ${describeArgs(args)}` : ''} (with an ack callback)`);
     const timeoutMs = options.timeoutMs ?? this.ctx.stepTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const acked = new Promise<unknown[]>((resolve, reject) => {
