@@ -7,7 +7,8 @@ import { lessonTable } from '../src/lesson-table.ts';
 import { hintTexts } from '../src/lessons.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 
-const PROBLEM_SECTIONS = ['## What you will build', '## Why it matters', '## How it is checked', '## Try it by hand'];
+/** Every lesson text has these sections, in this order. */
+const PROBLEM_SECTIONS = ['## What you will build', '## Why it matters', '## The behaviour', '## How it is checked', '## Try it by hand'];
 
 describe('the lesson manifest', () => {
   it('lists lessons in the order of their numbers, each slug once', () => {
@@ -45,7 +46,8 @@ describe('the lesson manifest', () => {
 
       it('has a problem text in the shape every lesson follows, naming every variable it is given', () => {
         const text = fs.readFileSync(paths.problem, 'utf8');
-        for (const section of PROBLEM_SECTIONS) expect(text, `problem.md needs "${section}"`).toContain(section);
+        const headings = text.split('\n').filter((line) => line.startsWith('## '));
+        expect(headings, 'problem.md has the sections every lesson has, in order').toEqual(PROBLEM_SECTIONS);
         for (const name of ['PORT', ...Object.keys(lesson.env ?? {})]) expect(text, `problem.md must name ${name}`).toContain(name);
       });
 
