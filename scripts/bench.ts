@@ -25,7 +25,9 @@ async function floor(lesson: Lesson): Promise<number> {
     const { prepareRun } = await loadLessonModule(lesson);
     const prepared = (await prepareRun?.(v)) ?? {};
     await v.start(prepared.start);
-    const client = await v.client('bench', { ...prepared.client, log: 'silent' });
+    // A socket.io server upgrades only on its own path; a plain client there still gets ws pongs.
+    const path = prepared.protocol === 'socket.io' ? '/socket.io/?EIO=4&transport=websocket' : undefined;
+    const client = await v.client('bench', { path, ...prepared.client, log: 'silent' });
     await new Promise<void>((resolve) => {
       client.ws.once('pong', () => resolve());
       client.ws.ping();

@@ -31,6 +31,11 @@ describe('explainNetworkError', () => {
     expect(e.likelyCause).toMatch(/plain text where TLS was expected/);
   });
 
+  it('reads a handshake timeout as an upgrade nobody answered', () => {
+    const e = explainNetworkError(error(undefined, 'Opening handshake has timed out'), { client: 'bob', doing: 'opening the WebSocket connection' });
+    expect(e.sentence).toBe('your server accepted the TCP connection but never answered the upgrade request while bob was opening the WebSocket connection');
+  });
+
   it('reads ECONNREFUSED as nothing listening', () => {
     expect(explainNetworkError(error('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'), context).likelyCause).toMatch(/not listening any more/);
   });

@@ -54,11 +54,20 @@ export function explainNetworkError(error: NodeJS.ErrnoException, { client, doin
         : 'your server presented a certificate the client does not trust, or spoke TLS wrongly',
     };
   }
+  if (/handshake has timed out/i.test(message)) {
+    return {
+      sentence: `your server accepted the TCP connection but never answered the upgrade request while ${client} was ${doing}`,
+      likelyCause: 'no WebSocket server handles upgrades on this path, or the handler never finishes the handshake',
+    };
+  }
   if (code === 'ETIMEDOUT') {
     return {
       sentence: `${client} timed out while ${doing} (ETIMEDOUT)`,
       likelyCause: 'your server accepted the connection and then said nothing',
     };
   }
-  return { sentence: `${client} saw an error while ${doing}: ${code ? `${code}: ` : ''}${message}`, likelyCause: 'see the error above' };
+  return {
+    sentence: `${client} saw an error while ${doing}: ${code ? `${code}: ` : ''}${message}`,
+    likelyCause: 'your server did something on the connection that the client could not accept: the error names it',
+  };
 }
