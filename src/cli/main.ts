@@ -43,6 +43,12 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await (await import('./reset-command.ts')).resetCommand(rest);
       case 'watch':
         return await (await import('./watch-command.ts')).watchCommand(rest);
+      case 'classroom':
+        return await (await import('./classroom-command.ts')).classroomCommand(rest);
+      case 'join':
+        return await (await import('./join-command.ts')).joinCommand(rest);
+      case 'playground':
+        return await (await import('./playground-command.ts')).playgroundCommand(rest);
       case 'doctor':
         // Loaded on demand: its checks pull in Redis and certificate code that other commands never need.
         return await (await import('./doctor-command.ts')).doctorCommand();

@@ -41,12 +41,16 @@ __\`wsw print\`__ .......................... the task of the current lesson
 __\`wsw next\`__ ........................... move to the next unfinished lesson
 __\`wsw verify [file] [--lesson <slug>]\`__  judge your server
 __\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand (\`/help\` inside)
+__\`wsw playground [file] [--lesson <slug>]\`__ try your server from a browser page
 __\`wsw watch [--lesson <slug>]\`__ ........ verify again on every save (q quit, h hint, n next)
 __\`wsw hint [N] [--all]\`__ ................ the next hint (or hint N, or all of them)
 __\`wsw solution [--diff] [--force]\`__ ...... the reference solution, once you have passed
 __\`wsw reset [--lesson <slug>]\`__ ......... a fresh starter (your file is kept as a backup)
 __\`wsw reset --progress\`__ ............... forget your progress (your files stay)
 __\`wsw doctor\`__ ......................... check that this machine has what the lessons need
+__\`wsw classroom [--port N] [--stuck-after M]\`__ teach a class: a live dashboard of your learners
+__\`wsw join <url> --name <name> --code <code>\`__ join a class: each verify reports to your teacher
+__\`wsw join --leave\`__ ..................... leave the class: verify no longer reports
 
 \`wsw verify --json\` prints one JSON document (schema/verdict.schema.json); \`wsw verify --all\`
 re-verifies every lesson you have passed.

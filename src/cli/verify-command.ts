@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { verifyFile, type Verdict } from '../../verify/harness/run-verifier.ts';
 import { formatEntry, formatVerdict } from '../../verify/harness/report.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
+import { reportVerdict, reportVerdicts } from '../classroom/reporter.ts';
 import { exitCodeOf, verdictDocument } from '../../verify/harness/verdict-json.ts';
 import { findLesson, lessonNumber, lessons, nextLesson, shortSlug, type Lesson } from '../lessons.ts';
 import { lessonPaths, workspaceFile } from '../paths.ts';
@@ -24,6 +25,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     const verdict = await verifyFile({ lesson, file });
     if (verdict.passed) progress.markCompleted(lesson.slug);
     say(JSON.stringify(verdictDocument(verdict), null, 2));
+    // In a class, the teacher's dashboard hears of it; never throws, and takes a second at most.
+    await reportVerdict(verdict);
     return exitCodeOf(verdict);
   }
 
@@ -38,6 +41,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   } else if (!verdict.failure?.cannotJudge) {
     say('', `Change your file and run ${colour.bold('wsw verify')} again. Stuck? ${colour.bold('wsw print')} shows the task again.`);
   }
+  await reportVerdict(verdict);
   return exitCodeOf(verdict);
 }
 
@@ -84,6 +88,7 @@ async function verifyAll(progress: Progress, json: boolean): Promise<number> {
   if (json) {
     say(JSON.stringify(rows.map((r) => (r.verdict ? verdictDocument(r.verdict) : { lesson: r.lesson.slug, missing: r.missing })), null, 2));
   }
+  await reportVerdicts(rows.flatMap((r) => (r.verdict ? [r.verdict] : [])));
   const codes = rows.map((r) => (r.verdict ? exitCodeOf(r.verdict) : 1));
   const failed = codes.filter((c) => c !== 0).length;
   if (!json) say('', failed ? colour.red(`${failed} of ${rows.length} no longer pass.`) : colour.green(`All ${rows.length} still pass.`));

@@ -14,6 +14,7 @@ import { hintCommand } from './hint-command.ts';
 import { parseLessonCommand } from './lesson-args.ts';
 import { colour, say, shown } from './output.ts';
 import { RunQueue } from './watch-queue.ts';
+import { reportVerdict } from '../classroom/reporter.ts';
 
 /**
  * The environment variable that makes `watch` poll the file instead of waiting for file-system
@@ -158,6 +159,8 @@ class WatchSession {
     if (this.stopping) return;
     if (verdict.passed) this.showPass(verdict);
     else this.showFailure(verdict, file);
+    // A learner in a class is reported on, whichever way they verify.
+    await reportVerdict(verdict);
     this.showStatus();
   }
 

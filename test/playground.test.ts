@@ -1,0 +1,339 @@
+// `wsw playground` as a learner uses it: a real CLI process with a temporary HOME, its page opened in
+// a real Chromium, messages sent from the page to the learner's server through the browser's own
+// WebSocket. Every wait is for something to appear, bounded; none is a fixed sleep.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePlaygroundArgs } from '../src/cli/playground-command.ts';
+import { lessonPaths, ROOT } from '../src/paths.ts';
+import { browserAvailable, CHROMIUM, launchBrowser } from './browser.ts';
+import { processesMentioning } from './support.ts';
+
+const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
+/** How long one awaited line or element may take: generous, since only a hang ever reaches it. */
+const WAIT_MS = 15_000;
+const SCREENSHOT = path.join(ROOT, 'docs', 'playground.png');
+let home: string;
+
+/** A running `wsw playground`, its output collected. */
+class Playground {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private out = '';
+  private readonly waiters = new Set<() => void>();
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [BIN, 'playground', ...args], {
+      cwd: home,
+      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const collect = (chunk: Buffer) => {
+      this.out += chunk.toString();
+      for (const waiter of this.waiters) waiter();
+    };
+    this.child.stdout.on('data', collect);
+    this.child.stderr.on('data', collect);
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  get output(): string {
+    return this.out;
+  }
+
+  /** Waits until the output matches, and returns the match. Fails with the output so far. */
+  until(pattern: RegExp): Promise<RegExpMatchArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(this.out);
+        if (!match) return false;
+        cleanup();
+        resolve(match);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no ${String(pattern)} within ${WAIT_MS} ms; output:\n${this.out}`));
+      }, WAIT_MS);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      if (!check()) this.waiters.add(check);
+    });
+  }
+
+  /** The page's address, once printed. */
+  async pageUrl(): Promise<string> {
+    return (await this.until(/open (http:\/\/127\.0\.0\.1:\d+\/) in your browser/))[1]!;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+}
+
+/** A copy of a file in the temporary HOME: its path is this test's own, so a process left behind is found. */
+function copyIn(file: string, name: string): string {
+  const copy = path.join(home, name);
+  fs.copyFileSync(file, copy);
+  return copy;
+}
+
+/** The column of one client on the page. */
+function column(page: Page, name: string) {
+  return page.locator(`section.client[data-name="${name}"]`);
+}
+
+/** Types a message into a client's column and sends it as text. */
+async function sendText(page: Page, name: string, text: string): Promise<void> {
+  await column(page, name).locator('textarea').fill(text);
+  await column(page, name).getByRole('button', { name: 'Send' }).click();
+}
+
+describe('wsw playground: arguments', () => {
+  it('takes a file, --lesson and --port, and refuses a port that is not one', () => {
+    expect(parsePlaygroundArgs(['a.ts', '--lesson', 'echo-server', '--port', '8123'])).toEqual({ file: 'a.ts', lesson: 'echo-server', port: 8123 });
+    expect(parsePlaygroundArgs([])).toEqual({ file: undefined, lesson: undefined, port: 0 });
+    expect(() => parsePlaygroundArgs(['--port', 'eighty'])).toThrow(/--port wants a port number/);
+    expect(() => parsePlaygroundArgs(['a.ts', 'b.ts'])).toThrow(/one file/);
+  });
+});
+
+if (!browserAvailable() && !process.env.CI) {
+  // Loud, so that a machine without a browser is never mistaken for a pass.
+  console.warn(`\n!!! test/playground.test.ts: no browser at ${CHROMIUM}; the playground's browser tests are SKIPPED. Install chromium (or set CHROMIUM_PATH).\n`);
+}
+
+describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a real browser', () => {
+  let browser: BrowserContext;
+
+  beforeAll(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-playground-'));
+    if (!browserAvailable()) throw new Error(`CI must provide a browser at ${CHROMIUM}: .ci/run installs chromium`);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('echoes a message sent from the page, in two client columns, and stops everything on SIGTERM', async () => {
+    const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
+    const playground = new Playground([file, '--lesson', 'echo-server']);
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(await playground.pageUrl());
+      const you = column(page, 'you');
+      await you.locator('.state.open').waitFor();
+
+      await sendText(page, 'you', 'hello');
+      const echo = you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'hello' });
+      await echo.waitFor();
+      expect(await echo.locator('.type').textContent()).toBe('text');
+      expect(await echo.locator('.size').textContent()).toBe('5 bytes');
+      expect(await echo.locator('.content').textContent()).toBe('hello');
+      expect(await you.locator('li[data-dir="out"][data-type="text"] .content').first().textContent()).toBe('hello');
+
+      // Binary, as hex, comes back as binary.
+      await you.locator('select').nth(1).selectOption('binary');
+      await you.locator('textarea').fill('00 ff 10');
+      await you.getByRole('button', { name: 'Send' }).click();
+      await expect.poll(() => you.locator('li[data-dir="in"][data-type="binary"] .content').first().textContent(), { timeout: WAIT_MS }).toBe('<00 ff 10>');
+
+      // Invalid JSON is refused before anything is sent.
+      await you.locator('select').nth(1).selectOption('json');
+      await you.locator('textarea').fill('{"a":');
+      await you.getByRole('button', { name: 'Send' }).click();
+      await expect.poll(() => you.locator('.error-line').textContent(), { timeout: WAIT_MS }).toMatch(/not valid JSON/);
+      await you.locator('textarea').fill('{"chat": "hi"}');
+      await you.getByRole('button', { name: 'Send' }).click();
+      await you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: '{"chat":"hi"}' }).waitFor();
+
+      await page.getByRole('button', { name: 'Add a client' }).click();
+      const second = column(page, 'client-2');
+      await second.locator('.state.open').waitFor();
+      await sendText(page, 'client-2', 'from the second client');
+      await second.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'from the second client' }).waitFor();
+      expect(await you.locator('li').filter({ hasText: 'from the second client' }).count(), 'the echo goes to its sender alone').toBe(0);
+
+      // A close with a code and reason, named as the transcript names it.
+      await second.locator('input.code').fill('4000');
+      await second.locator('input.reason').fill('bye');
+      await second.getByRole('button', { name: 'Close' }).click();
+      await second.locator('li[data-dir="in"][data-type="close"]').filter({ hasText: '4000 (application-defined) reason "bye"' }).waitFor();
+
+      fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+      await page.screenshot({ path: SCREENSHOT });
+      expect(dialogs).toEqual([]);
+
+      playground.signal('SIGTERM');
+      expect(await playground.exited, playground.output).toBe(0);
+      expect(playground.output).toContain('SIGTERM: stopping your server and the page.');
+      expect(processesMentioning(file)).toEqual([]);
+      await page.close();
+    } finally {
+      // Through teardown, so that a failed test leaves no server behind either.
+      playground.signal('SIGTERM');
+    }
+  });
+
+  it('shows a frame holding markup as text: nothing in it is parsed or run', async () => {
+    const file = copyIn(lessonPaths('02-echo-server').solution, 'echo-markup.ts');
+    const playground = new Playground([file, '--lesson', 'echo-server']);
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(await playground.pageUrl());
+      const you = column(page, 'you');
+      await you.locator('.state.open').waitFor();
+      const markup = '<img src=x onerror=alert(1)>';
+      await sendText(page, 'you', markup);
+      const echo = you.locator('li[data-dir="in"][data-type="text"]');
+      await echo.waitFor();
+      expect(await echo.locator('.content').textContent()).toBe(markup);
+      expect(await page.locator('img').count(), 'no element was made from the frame').toBe(0);
+      expect(dialogs).toEqual([]);
+
+      playground.signal('SIGTERM');
+      expect(await playground.exited, playground.output).toBe(0);
+      expect(processesMentioning(file)).toEqual([]);
+      await page.close();
+    } finally {
+      // Through teardown, so that a failed test leaves no server behind either.
+      playground.signal('SIGTERM');
+    }
+  });
+
+  it('speaks socket.io for the socket.io lesson: emits with JSON arguments, acks, received events', async () => {
+    const file = copyIn(lessonPaths('08-socketio-contrast').solution, 'socketio.ts');
+    const playground = new Playground([file, '--lesson', 'socketio-contrast']);
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(await playground.pageUrl());
+      const you = column(page, 'you');
+      await you.locator('.state.open').waitFor();
+      // The page's defaults are join ["lobby"] with an ack callback.
+      await you.getByRole('button', { name: 'Emit' }).click();
+      await you.locator('li[data-dir="in"][data-type="ack"]').filter({ hasText: 'ack for join [{"ok":true}]' }).waitFor();
+
+      await page.getByRole('button', { name: 'Add a client' }).click();
+      const bob = column(page, 'client-2');
+      await bob.locator('.state.open').waitFor();
+      await bob.getByRole('button', { name: 'Emit' }).click();
+      await bob.locator('li[data-type="ack"]').waitFor();
+
+      await you.locator('input.event').fill('chat');
+      await you.locator('textarea').fill('[{"message":"hi <b>bob</b>"}]');
+      await you.getByRole('button', { name: 'Emit' }).click();
+      const received = bob.locator('li[data-dir="in"][data-type="event"]');
+      await received.waitFor();
+      expect(await received.locator('.content').textContent()).toBe('chat [{"sender":"you","message":"hi <b>bob</b>"}]');
+      await you.locator('li[data-type="ack"]').filter({ hasText: 'ack for chat [{"ok":true}]' }).waitFor();
+      expect(await page.locator('b').count(), 'no element was made from the event').toBe(0);
+
+      playground.signal('SIGTERM');
+      expect(await playground.exited, playground.output).toBe(0);
+      expect(processesMentioning(file)).toEqual([]);
+      await page.close();
+    } finally {
+      // Through teardown, so that a failed test leaves no server behind either.
+      playground.signal('SIGTERM');
+    }
+  });
+
+  it('says, on the page and in the terminal, that the self-signed certificate must be trusted first', async () => {
+    const file = copyIn(lessonPaths('06-tls').solution, 'tls.ts');
+    const playground = new Playground([file, '--lesson', 'tls']);
+    try {
+      const url = await playground.pageUrl();
+      await playground.until(/Or use `wsw run`, whose client trusts exactly this certificate\./);
+      expect(playground.output).toMatch(/the page cannot connect until you choose to trust it yourself/);
+      expect(playground.output).toMatch(/^ {2}https:\/\/localhost:\d+\/$/m);
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(url);
+      await page.locator('.banner[data-kind="warning"]').filter({ hasText: 'self-signed certificate' }).waitFor();
+      // The browser's certificate checks stay on: the connection fails, and the page says why it may have.
+      const you = column(page, 'you');
+      await you.locator('li[data-type="error"]').filter({ hasText: 'may not trust the certificate' }).waitFor();
+      await you.locator('.state.closed').waitFor();
+
+      playground.signal('SIGTERM');
+      expect(await playground.exited, playground.output).toBe(0);
+      expect(processesMentioning(file)).toEqual([]);
+      await page.close();
+    } finally {
+      // Through teardown, so that a failed test leaves no server behind either.
+      playground.signal('SIGTERM');
+    }
+  });
+
+  it('serves the page on the port --port names, and says so when that port is taken', async () => {
+    const file = copyIn(lessonPaths('02-echo-server').solution, 'echo-port.ts');
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const taken = new Playground([file, '--lesson', 'echo-server', '--port', String(port)]);
+      expect(await taken.exited, taken.output).toBe(2);
+      expect(taken.output).toContain(`The page cannot listen on port ${port} (it is in use)`);
+      expect(processesMentioning(file)).toEqual([]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    // The port is free now: the page comes up on it.
+    const playground = new Playground([file, '--lesson', 'echo-server', '--port', String(port)]);
+    try {
+      expect(await playground.pageUrl()).toBe(`http://127.0.0.1:${port}/`);
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await column(page, 'you').locator('.state.open').waitFor();
+      await page.close();
+      playground.signal('SIGTERM');
+      expect(await playground.exited, playground.output).toBe(0);
+      expect(processesMentioning(file)).toEqual([]);
+    } finally {
+      // Through teardown, so that a failed test leaves no server behind either.
+      playground.signal('SIGTERM');
+    }
+  });
+
+  it('shows on the page, and explains in the terminal, a server that crashes', async () => {
+    const file = copyIn(path.join(ROOT, 'verify', 'fixtures', 'harness', 'crashes-on-message.ts'), 'crashes.ts');
+    const playground = new Playground([file, '--lesson', 'echo-server']);
+    try {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(WAIT_MS);
+      await page.goto(await playground.pageUrl());
+      const you = column(page, 'you');
+      await you.locator('.state.open').waitFor();
+      await sendText(page, 'you', 'boom');
+      await page.locator('.banner[data-kind="error"]').filter({ hasText: 'PROGRAM_CRASHED' }).waitFor();
+      expect(await playground.exited, playground.output).toBe(1);
+      expect(playground.output).toMatch(/PROGRAM_CRASHED: /);
+      expect(processesMentioning(file)).toEqual([]);
+      await page.close();
+    } finally {
+      // Through teardown, so that a failed test leaves no server behind either.
+      playground.signal('SIGTERM');
+    }
+  });
+});
