@@ -15,6 +15,7 @@ import {
   type TestClient,
   type Verification,
 } from './harness/index.ts';
+import { asObject, delay, parseJson } from './harness/json.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -345,18 +346,3 @@ function relayText(relay: Relay): string {
   return JSON.stringify({ type: 'chat', sender: relay.sender, message: relay.message });
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

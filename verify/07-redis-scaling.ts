@@ -20,6 +20,7 @@ import {
   type TestClient,
   type Verification,
 } from './harness/index.ts';
+import { asObject, parseJson } from './harness/json.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -506,14 +507,3 @@ function relayText(relay: Relay): string {
   return JSON.stringify({ type: 'chat', sender: relay.sender, message: relay.message });
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}

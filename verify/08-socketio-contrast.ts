@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { describeCloseCode, HarnessCodes, VerifyFailure, type LessonVerifier, type PrepareRun, type RunningServer, type Verification } from './harness/index.ts';
 import { NetworkLink } from './harness/network-link.ts';
 import { describeArgs, socketIoClient, type SocketIoTestClient } from './harness/socketio-client.ts';
+import { delay } from './harness/json.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -480,6 +481,3 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import WebSocket, { type ClientOptions } from 'ws';
 import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
+import { ClientLog } from './client-log.ts';
 import { explainNetworkError } from './network-errors.ts';
 import { describeCloseCode, describeFrame, formatBytes, frameSummary, type Frame } from './frames.ts';
 import type { Transcript } from './transcript.ts';
@@ -34,12 +35,6 @@ export interface HeldLine {
  */
 export type FrameLogging = 'arrival' | 'read' | 'silent';
 
-let heldSequence = 0;
-
-/** The next number in the one order that held lines of every kind of client share. */
-export function nextHeldSeq(): number {
-  return heldSequence++;
-}
 
 /** A client whose unread lines the verification can release after a failure. */
 export interface UnreadHolder {
@@ -100,45 +95,30 @@ export class TestClient {
   /** The last socket error, to explain a drop that follows it. */
   private lastError?: NodeJS.ErrnoException;
 
+  /** Where this client's lines go, and when. */
+  private readonly out: ClientLog;
+
   constructor(
     readonly name: string,
     private readonly ctx: ClientContext,
-  ) {}
-
-  private log(text: string, tone?: 'detail' | 'error'): void {
-    if (this.ctx.logging === 'silent') return;
-    this.ctx.transcript.add({ kind: 'client', name: this.name }, text, tone);
-  }
-
-  /** Logs a line about a received item now, or holds it on the item until it is read. */
-  private logReceived(item: Received, text: string): void {
-    if (this.ctx.logging === 'read') item.held = { seq: nextHeldSeq(), name: this.name, text };
-    else this.log(text);
-  }
-
-  /** Writes the held line of an item the verifier has just taken. */
-  private release(item: Received): void {
-    if (item.held) this.log(item.held.text);
-    item.held = undefined;
+  ) {
+    this.out = new ClientLog(name, ctx.transcript, ctx.logging);
   }
 
   /** Held lines of items never read, oldest first; they are released by whoever calls this. */
   takeUnread(): HeldLine[] {
-    return this.inbox.flatMap((item) => {
-      const held = item.held;
-      item.held = undefined;
-      return held ? [held] : [];
-    });
+    return this.out.takeUnread(this.inbox);
   }
 
   /** Writes every held line of this client now (a wait failed: show what did arrive). */
   releaseUnread(): void {
-    for (const held of this.takeUnread()) this.log(held.text);
+    this.out.releaseUnread(this.inbox);
   }
+
 
   /** Opens the connection and waits for the handshake to complete. */
   async connect(url: string, options: ClientOptions = {}): Promise<this> {
-    this.log(`connecting to ${url}`);
+    this.out.line(`connecting to ${url}`);
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
       handshakeTimeout: this.ctx.stepTimeoutMs,
@@ -162,31 +142,31 @@ export class TestClient {
         // A server that never stops sending would fill memory; stop listening and say so.
         this.flooded = true;
         this.inbox.length = 0;
-        this.log(`✂ stops listening: ${MAX_UNREAD_FRAMES} messages arrived that nobody asked for`, 'error');
+        this.out.line(`✂ stops listening: ${MAX_UNREAD_FRAMES} messages arrived that nobody asked for`, 'error');
         ws.terminate();
         return;
       }
-      this.logReceived(item, `← ${frameSummary(frame)}`);
+      this.out.received(item, `← ${frameSummary(frame)}`);
       this.push(item);
     });
     ws.on('error', (error: NodeJS.ErrnoException) => {
       this.lastError = error;
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        this.log(`✂ a frame larger than ${formatBytes(this.maxFrameBytes)} arrived: the most this lesson allows`, 'error');
+        this.out.line(`✂ a frame larger than ${formatBytes(this.maxFrameBytes)} arrived: the most this lesson allows`, 'error');
         return;
       }
-      this.log(`! ${error.code ?? error.message}: ${explainNetworkError(error, { client: this.name, doing: 'connected' }).likelyCause}`, 'error');
+      this.out.line(`! ${error.code ?? error.message}: ${explainNetworkError(error, { client: this.name, doing: 'connected' }).likelyCause}`, 'error');
     });
     ws.on('ping', () => {
       this.pings.push(Date.now() - this.connectedAt);
-      this.log('← ping', 'detail');
+      this.out.line('← ping', 'detail');
     });
     ws.on('close', (code, reason) => {
       this.countWire();
       const clean = code !== 1006;
       this.closeEvent = { code, reason: reason.toString(), clean };
       const item: Received = { type: 'close', close: this.closeEvent };
-      this.logReceived(
+      this.out.received(
         item,
         clean
           ? `← close ${describeCloseCode(code)}${reason.length ? ` reason ${JSON.stringify(reason.toString())}` : ''}`
@@ -200,12 +180,12 @@ export class TestClient {
         // Logged here, before any frame the server sends at once can be logged.
         this.connectedAt = Date.now();
         this.countWire();
-        this.log('connected (HTTP 101 Switching Protocols)');
+        this.out.line('connected (HTTP 101 Switching Protocols)');
         resolve();
       });
       ws.once('unexpected-response', (_req, res) => {
         const status = `${res.statusCode} ${res.statusMessage ?? ''}`.trim();
-        this.log(`← HTTP ${status} (not an upgrade)`, 'error');
+        this.out.line(`← HTTP ${status} (not an upgrade)`, 'error');
         res.resume();
         reject(
           new VerifyFailure({
@@ -278,7 +258,7 @@ export class TestClient {
   }
 
   private send(frame: Frame): void {
-    this.log(`→ ${frameSummary(frame)}`);
+    this.out.line(`→ ${frameSummary(frame)}`);
     this.ws.send(frame.data, { binary: frame.kind === 'binary' });
   }
 
@@ -311,7 +291,7 @@ export class TestClient {
       ]).finally(() => clearTimeout(timer));
     }
     const item = this.inbox.shift()!;
-    this.release(item);
+    this.out.release(item);
     return item;
   }
 
@@ -417,13 +397,13 @@ export class TestClient {
 
   /** Closes cleanly with a close frame. */
   close(code = 1000, reason = ''): void {
-    this.log(`→ close ${describeCloseCode(code)}${reason ? ` reason ${JSON.stringify(reason)}` : ''}`);
+    this.out.line(`→ close ${describeCloseCode(code)}${reason ? ` reason ${JSON.stringify(reason)}` : ''}`);
     this.ws.close(code, reason);
   }
 
   /** Drops the TCP connection without a close frame, as a crashed or unplugged client would. */
   terminate(): void {
-    this.log('✂ drops the connection without a close frame');
+    this.out.line('✂ drops the connection without a close frame');
     this.ws.terminate();
   }
 

@@ -1,5 +1,6 @@
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { nextHeldSeq, type ClientContext, type ExpectOptions, type FrameLogging, type HeldLine } from './client.ts';
+import { ClientLog } from './client-log.ts';
+import type { ClientContext, ExpectOptions, FrameLogging, HeldLine } from './client.ts';
 import { HarnessCodes, VerifyFailure, type FailureDetails } from './failure.ts';
 import type { RunningServer, Verification } from './session.ts';
 
@@ -39,40 +40,26 @@ export class SocketIoTestClient {
   private readonly inbox: Received[] = [];
   private waiter?: () => void;
 
+  /** Where this client's lines go, and when. */
+  private readonly out: ClientLog;
+
   constructor(
     readonly name: string,
     private readonly ctx: ClientContext,
-  ) {}
-
-  private log(text: string, tone?: 'detail' | 'error'): void {
-    if (this.ctx.logging === 'silent') return;
-    this.ctx.transcript.add({ kind: 'client', name: this.name }, text, tone);
-  }
-
-  /** Logs a line about a received item now, or holds it on the item until it is read. */
-  private logReceived(item: Received, text: string): void {
-    if (this.ctx.logging === 'read') item.held = { seq: nextHeldSeq(), name: this.name, text };
-    else this.log(text);
-  }
-
-  private release(item: Received): void {
-    if (item.held) this.log(item.held.text);
-    item.held = undefined;
+  ) {
+    this.out = new ClientLog(name, ctx.transcript, ctx.logging);
   }
 
   /** Held lines of items never read, oldest first; they are released by whoever calls this. */
   takeUnread(): HeldLine[] {
-    return this.inbox.flatMap((item) => {
-      const held = item.held;
-      item.held = undefined;
-      return held ? [held] : [];
-    });
+    return this.out.takeUnread(this.inbox);
   }
 
   /** Writes every held line of this client now (a wait failed: show what did arrive). */
   releaseUnread(): void {
-    for (const held of this.takeUnread()) this.log(held.text);
+    this.out.releaseUnread(this.inbox);
   }
+
 
   /**
    * Connects to a socket.io server and waits for socket.io's own handshake to complete. `auth` is
@@ -82,7 +69,7 @@ export class SocketIoTestClient {
     // A connection attempt gives up after the step timeout, not socket.io-client's 20 s.
     const settings = { ...FAST_SOCKETIO, timeout: this.ctx.stepTimeoutMs, ...options };
     const auth = typeof settings.auth === 'object' ? `, auth ${JSON.stringify(settings.auth)}` : '';
-    this.log(`connecting to ${url} with socket.io-client (${(settings.transports ?? []).join(', ') || 'default'} transport)${auth}`);
+    this.out.line(`connecting to ${url} with socket.io-client (${(settings.transports ?? []).join(', ') || 'default'} transport)${auth}`);
     const socket = io(url, settings);
     this.socket = socket;
 
@@ -94,11 +81,11 @@ export class SocketIoTestClient {
     socket.on('connect', () => {
       if (first) {
         first = false;
-        this.log('connected (socket.io handshake done)');
+        this.out.line('connected (socket.io handshake done)');
       } else {
         const recovered = socket.recovered === true;
         const item: Received = { type: 'connect', recovered };
-        this.logReceived(item, `↻ reconnected by itself (socket.recovered: ${recovered})`);
+        this.out.received(item, `↻ reconnected by itself (socket.recovered: ${recovered})`);
         this.push(item);
       }
       for (const { event, args } of arrivedWhileConnecting ?? []) this.receive(event, args);
@@ -108,7 +95,7 @@ export class SocketIoTestClient {
       arrivedWhileConnecting = [];
       const item: Received = { type: 'disconnect', reason };
       const comeback = socket.active ? 'socket.io-client will reconnect by itself' : 'socket.io-client will not reconnect';
-      this.logReceived(item, `✂ disconnected: "${reason}" (${comeback})`);
+      this.out.received(item, `✂ disconnected: "${reason}" (${comeback})`);
       this.push(item);
     });
     socket.onAny((event: string, ...args: unknown[]) => {
@@ -124,7 +111,7 @@ export class SocketIoTestClient {
       };
       const onError = (error: Error) => {
         socket.off('connect', onConnect);
-        this.log(`! ${error.message}`, 'error');
+        this.out.line(`! ${error.message}`, 'error');
         // A first connection that fails is a verdict: stop, or socket.io-client would keep trying forever.
         socket.io.reconnection(false);
         socket.disconnect();
@@ -147,7 +134,7 @@ export class SocketIoTestClient {
 
   /** Emits an event without asking for an acknowledgement. */
   emit(event: string, ...args: unknown[]): void {
-    this.log(`→ ${event} ${describeArgs(args)}`.trimEnd());
+    this.out.line(`→ ${event} ${describeArgs(args)}`.trimEnd());
     this.socket.emit(event, ...args);
   }
 
@@ -157,12 +144,12 @@ export class SocketIoTestClient {
    * when it arrives: await it before reading other clients, so the transcript reads the same every run.
    */
   async emitWithAck(event: string, args: unknown[], awaiting: string, options: ExpectOptions = {}): Promise<unknown[]> {
-    this.log(`→ ${event}${args.length ? ` ${describeArgs(args)}` : ''} (with an ack callback)`);
+    this.out.line(`→ ${event}${args.length ? ` ${describeArgs(args)}` : ''} (with an ack callback)`);
     const timeoutMs = options.timeoutMs ?? this.ctx.stepTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const acked = new Promise<unknown[]>((resolve, reject) => {
       this.socket.emit(event, ...args, (...reply: unknown[]) => {
-        this.log(`← ack ${describeArgs(reply) || '(no argument)'}`);
+        this.out.line(`← ack ${describeArgs(reply) || '(no argument)'}`);
         resolve(reply);
       });
       timer = setTimeout(() => {
@@ -186,7 +173,7 @@ export class SocketIoTestClient {
 
   private receive(event: string, args: unknown[]): void {
     const item: Received = { type: 'event', event, args };
-    this.logReceived(item, `← ${event} ${describeArgs(args)}`.trimEnd());
+    this.out.received(item, `← ${event} ${describeArgs(args)}`.trimEnd());
     this.push(item);
   }
 
@@ -223,7 +210,7 @@ export class SocketIoTestClient {
       ]).finally(() => clearTimeout(timer));
     }
     const item = this.inbox.shift()!;
-    this.release(item);
+    this.out.release(item);
     return item;
   }
 
@@ -281,7 +268,7 @@ export class SocketIoTestClient {
 
   /** Disconnects on purpose (socket.io-client then does not reconnect). */
   disconnect(): void {
-    this.log('→ disconnect()');
+    this.out.line('→ disconnect()');
     this.socket.disconnect();
   }
 
