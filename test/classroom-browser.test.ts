@@ -45,7 +45,7 @@ describe.skipIf(!canRun)('the class dashboard in a browser', () => {
     for (const r of reports) {
       const response = await fetch(`${base}/report`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Class-Code': CODE },
         body: JSON.stringify({ id: `browser-${++n}-report`, passed: false, failureCode: null, durationMs: 800, at: Date.now(), ...r }),
       });
       expect(response.status).toBe(200);

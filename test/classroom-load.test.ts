@@ -41,7 +41,7 @@ it(`puts every report of ${LEARNERS} simultaneous learners on the feed, less tha
     sentAt.set(id, Date.now());
     const response = await fetch(`${base}/report`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Class-Code': CODE },
       body: JSON.stringify({ id, lesson: '03-broadcast', passed: i % 2 === 0, failureCode: i % 2 ? 'BROADCAST_MISSED' : null, durationMs: 300, at: Date.now() }),
     });
     expect(response.status).toBe(200);

@@ -92,7 +92,7 @@ function report(overrides: Partial<Report> = {}): Report {
 function send(token: string, body: unknown): Promise<Response> {
   return fetch(`${base}/report`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Class-Code': CODE },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
@@ -143,6 +143,16 @@ describe('class server', () => {
     expect(message.learners![0]).toMatchObject({ name: 'alice', currentLesson: '02-echo-server', lessonsDone: ['02-echo-server'] });
     expect(JSON.stringify(message), 'the token is never on the feed').not.toContain(alice);
     expect((await send('made-up-token', report())).status, 'no token, no report').toBe(401);
+  });
+
+  it('refuses a report without the class code, even with a valid token', async () => {
+    const alice = await joined('alice');
+    const response = await fetch(`${base}/report`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${alice}` },
+      body: JSON.stringify(report()),
+    });
+    expect(response.status).toBe(403);
   });
 
   it('counts a report sent twice (an outbox retry) once', async () => {
@@ -261,7 +271,7 @@ describe('the reporter', () => {
     const sockets: net.Socket[] = [];
     const silent = net.createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    saveMembership({ url: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, name: 'ida', token: 't' });
+    saveMembership({ url: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, name: 'ida', token: 't', code: CODE });
     const started = Date.now();
     await reportVerdicts([verdict('02-echo-server', false), verdict('03-broadcast', false)]);
     expect(Date.now() - started).toBeLessThan(1500);
@@ -275,7 +285,7 @@ describe('the reporter', () => {
     try {
       const url = `http://127.0.0.1:${classServer.port}`;
       const { token } = classServer.registry.join('ida');
-      saveMembership({ url, name: 'ida', token });
+      saveMembership({ url, name: 'ida', token, code: CODE });
       const feed = await Feed.open(`ws://127.0.0.1:${classServer.port}/feed?code=${CODE}`);
       await reportVerdicts([verdict('04-lifecycle', true)]);
       expect(queuedReports()).toEqual([]);
@@ -288,7 +298,7 @@ describe('the reporter', () => {
       feed.ws.terminate();
 
       // A class server that restarted has forgotten the token: the learner is told, and the report kept.
-      saveMembership({ url, name: 'ida', token: 'forgotten-token' });
+      saveMembership({ url, name: 'ida', token: 'forgotten-token', code: CODE });
       const lines: string[] = [];
       const write = process.stderr.write;
       process.stderr.write = ((chunk: string) => lines.push(chunk) > 0) as typeof process.stderr.write;

@@ -163,6 +163,9 @@ export async function startClassServer(options: ClassServerOptions = {}): Promis
       return send(res, 201, joined);
     }
     if (route === 'POST /report') {
+      // Every report carries the class code as well as the learner's token: the code says "this class",
+      // the token says "this learner", and neither alone is enough.
+      if (!sameSecret(req.headers['x-class-code'], code)) throw new HttpError(403, 'Wrong class code.');
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
       if (!registry.knows(token)) throw new HttpError(401, 'Unknown learner: run wsw join again.');
       // Counted before the body is read, so a flood costs the server as little as possible.

@@ -10,6 +10,8 @@ export interface Membership {
   url: string;
   name: string;
   token: string;
+  /** The class code, sent with every report. */
+  code: string;
 }
 
 /** All attempts to reach the class server after one verify share this much time: the learner never waits long. */
@@ -28,7 +30,9 @@ export function outboxDir(): string {
 export function readMembership(): Membership | undefined {
   try {
     const value = JSON.parse(fs.readFileSync(membershipFile(), 'utf8')) as Partial<Membership>;
-    if (typeof value.url === 'string' && typeof value.name === 'string' && typeof value.token === 'string') return value as Membership;
+    if (typeof value.url === 'string' && typeof value.name === 'string' && typeof value.token === 'string' && typeof value.code === 'string') {
+      return value as Membership;
+    }
   } catch {
     // No file, or not ours: not in a class.
   }
@@ -94,7 +98,7 @@ async function post(membership: Membership, report: unknown, deadline: number): 
   try {
     const response = await fetch(new URL('/report', membership.url), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${membership.token}` },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${membership.token}`, 'X-Class-Code': membership.code },
       body: JSON.stringify(report),
       signal: AbortSignal.timeout(remaining),
     });

@@ -70,7 +70,7 @@ export async function joinCommand(argv: string[]): Promise<number> {
     say(colour.red(`The class at ${base} refused: ${body.error ?? `HTTP ${response.status}`}`));
     return 1;
   }
-  saveMembership({ url: base, name, token: body.token });
+  saveMembership({ url: base, name, token: body.token, code });
   say(colour.green(`Joined the class at ${base} as ${name}: each wsw verify now reports its verdict (lesson, pass or failure code, time; never your code).`));
   return 0;
 }
