@@ -24,38 +24,31 @@ Learn WebSockets on Node.js by building real servers, judged by real clients.
 
 ## The loop
 
-1. \`wsw\` opens the menu; pick a lesson (or \`wsw select echo-server\`).
-   Its starter is copied to \`./websocket-workshop/NN-slug.ts\` (never over your own work).
+1. \`wsw\` opens the menu; pick a lesson (or \`wsw select echo-server\`). Its starter is copied to \`./websocket-workshop/NN-slug.ts\`, never over your own work.
 2. Edit that file.
-3. \`wsw run\` starts your server and connects a client you type into; \`/help\` there lists its
-   commands (binary frames, pings, closes, more clients).
+3. \`wsw run\` starts your server and connects a client you type into; \`/help\` there lists its commands.
 4. \`wsw verify\` judges it, frame by frame. A pass marks the lesson done.
 
 ## Commands
 
-__\`wsw\`__ ................................ the menu
-__\`wsw list\`__ ........................... all lessons
-__\`wsw select <lesson>\`__ ................ choose a lesson (slug, name or number)
-__\`wsw current\`__ ........................ the lesson you are on
-__\`wsw print\`__ .......................... the task of the current lesson
-__\`wsw next\`__ ........................... move to the next unfinished lesson
-__\`wsw verify [file] [--lesson <slug>]\`__  judge your server
-__\`wsw run [file] [--lesson <slug>]\`__ ... try your server by hand (\`/help\` inside)
-__\`wsw playground [file] [--lesson <slug>]\`__ try your server from a browser page
-__\`wsw watch [--lesson <slug>]\`__ ........ verify again on every save (q quit, h hint, n next)
-__\`wsw hint [N] [--all]\`__ ................ the next hint (or hint N, or all of them)
-__\`wsw solution [--diff] [--force]\`__ ...... the reference solution, once you have passed
-__\`wsw reset [--lesson <slug>]\`__ ......... a fresh starter (your file is kept as a backup)
-__\`wsw reset --progress\`__ ............... forget your progress (your files stay)
-__\`wsw doctor\`__ ......................... check that this machine has what the lessons need
-__\`wsw classroom [--port N] [--stuck-after M]\`__ teach a class: a live dashboard of your learners
-__\`wsw join <url> --name <name> --code <code>\`__ join a class: each verify reports to your teacher
-__\`wsw join --leave\`__ ..................... leave the class: verify no longer reports
+- \`wsw\`: the menu
+- \`wsw list\`: all lessons, with what you have done
+- \`wsw select <lesson>\`: choose a lesson (slug, name or number)
+- \`wsw current\`, \`wsw print\`: the lesson you are on, and its task
+- \`wsw next\`: move to the next unfinished lesson
+- \`wsw verify [file] [--lesson <slug>]\`: judge your server (\`--json\` for tools, \`--all\` for every lesson passed)
+- \`wsw run [file] [--lesson <slug>]\`: try your server by hand (\`/help\` inside)
+- \`wsw playground [file] [--lesson <slug>]\`: try your server from a browser page
+- \`wsw watch [--lesson <slug>]\`: verify again on every save (q quit, h hint, n next)
+- \`wsw hint [N] [--all]\`: the next hint, hint N, or all of them
+- \`wsw solution [--diff] [--force]\`: the reference solution, once you have passed
+- \`wsw reset [--lesson <slug>]\`: a fresh starter (your file is kept as a backup)
+- \`wsw reset --progress\`: forget your progress (your files stay)
+- \`wsw doctor\`: check that this machine has what the lessons need
+- \`wsw classroom [--port N] [--stuck-after M]\`: teach a class, with a live dashboard of your learners
+- \`wsw join <url> --name <name> --code <code>\`: join a class (\`wsw join --leave\` to leave it)
 
-\`wsw verify --json\` prints one JSON document (schema/verdict.schema.json); \`wsw verify --all\`
-re-verifies every lesson you have passed.
-
-Exit codes of verify: 0 pass, 1 fail, 2 could not judge (no such file or lesson, a missing tool).
+Exit codes of verify: 0 pass, 1 fail, 2 could not judge (no such file or lesson, a missing tool). The JSON of \`--json\` is described by schema/verdict.schema.json.
 `;
 
 /** The workshopper-adventure instance: menu, list, select, print, next, reset, help. */
@@ -101,6 +94,30 @@ export function createShop(): Shop {
 
 function exercise(lesson: Lesson): object {
   return {
-    problem: { text: fs.readFileSync(lessonPaths(lesson.slug).problem, 'utf8'), type: 'md' },
+    problem: { text: unwrapLines(fs.readFileSync(lessonPaths(lesson.slug).problem, 'utf8')), type: 'md' },
   };
+}
+
+/** A line that starts a block of its own in Markdown, rather than continuing the one above. */
+const STARTS_BLOCK = /^(\s*$|#|\s*[-*+] |\s*\d+\. |\s*\||\s*>|\s*```)/;
+
+/**
+ * Joins the lines a paragraph or list item is wrapped over into one. The menu's Markdown renderer
+ * joins them without a space ("must" + "get" → "mustget") and wraps to the terminal itself anyway.
+ * Code blocks are left as they are.
+ */
+export function unwrapLines(markdown: string): string {
+  const out: string[] = [];
+  let inCode = false;
+  for (const line of markdown.split('\n')) {
+    const fence = /^\s*```/.test(line);
+    const previous = out.at(-1);
+    if (!inCode && !fence && previous !== undefined && previous.trim() !== '' && !STARTS_BLOCK.test(line) && !/^\s*(#|\||```)/.test(previous)) {
+      out[out.length - 1] = `${previous.trimEnd()} ${line.trim()}`;
+    } else {
+      out.push(line);
+    }
+    if (fence) inCode = !inCode;
+  }
+  return out.join('\n');
 }
