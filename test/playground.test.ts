@@ -1,7 +1,6 @@
 // `wsw playground` as a learner uses it: a real CLI process with a temporary HOME, its page opened in
 // a real Chromium, messages sent from the page to the learner's server through the browser's own
 // WebSocket. Every wait is for something to appear, bounded; none is a fixed sleep.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,70 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlaygroundArgs } from '../src/cli/playground-command.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 import { browserAvailable, CHROMIUM, launchBrowser } from './browser.ts';
+import { CliProcess, WAIT_MS } from './cli-process.ts';
 import { processesMentioning } from './support.ts';
 
-const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
-/** How long one awaited line or element may take: generous, since only a hang ever reaches it. */
-const WAIT_MS = 15_000;
 const SCREENSHOT = path.join(ROOT, 'docs', 'playground.png');
 let home: string;
 
-/** A running `wsw playground`, its output collected. */
-class Playground {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private out = '';
-  private readonly waiters = new Set<() => void>();
-  readonly exited: Promise<number | null>;
+/** `wsw playground` with these arguments, in the temporary HOME. */
+function playgroundIn(args: string[]): CliProcess {
+  return new CliProcess(home, ['playground', ...args]);
+}
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN, 'playground', ...args], {
-      cwd: home,
-      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const collect = (chunk: Buffer) => {
-      this.out += chunk.toString();
-      for (const waiter of this.waiters) waiter();
-    };
-    this.child.stdout.on('data', collect);
-    this.child.stderr.on('data', collect);
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  get output(): string {
-    return this.out;
-  }
-
-  /** Waits until the output matches, and returns the match. Fails with the output so far. */
-  until(pattern: RegExp): Promise<RegExpMatchArray> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(this.out);
-        if (!match) return false;
-        cleanup();
-        resolve(match);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${String(pattern)} within ${WAIT_MS} ms; output:\n${this.out}`));
-      }, WAIT_MS);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      if (!check()) this.waiters.add(check);
-    });
-  }
-
-  /** The page's address, once printed. */
-  async pageUrl(): Promise<string> {
-    return (await this.until(/open (http:\/\/127\.0\.0\.1:\d+\/) in your browser/))[1]!;
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
+/** The page's address, once printed. */
+async function pageUrl(playground: CliProcess): Promise<string> {
+  return (await playground.untilMatch(/open (http:\/\/127\.0\.0\.1:\d+\/) in your browser/))[1]!;
 }
 
 /** A copy of a file in the temporary HOME: its path is this test's own, so a process left behind is found. */
@@ -124,7 +73,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
 
   it('echoes a message sent from the page, in two client columns, and stops everything on SIGTERM', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
-    const playground = new Playground([file, '--lesson', 'echo-server']);
+    const playground = playgroundIn([file, '--lesson', 'echo-server']);
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
@@ -133,7 +82,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
         dialogs.push(dialog.message());
         void dialog.dismiss();
       });
-      await page.goto(await playground.pageUrl());
+      await page.goto(await pageUrl(playground));
       const you = column(page, 'you');
       await you.locator('.state.open').waitFor();
 
@@ -178,8 +127,8 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
       expect(dialogs).toEqual([]);
 
       playground.signal('SIGTERM');
-      expect(await playground.exited, playground.output).toBe(0);
-      expect(playground.output).toContain('SIGTERM: stopping your server and the page.');
+      expect(await playground.exitCode(), playground.out).toBe(0);
+      expect(playground.out).toContain('SIGTERM: stopping your server and the page.');
       expect(processesMentioning(file)).toEqual([]);
       await page.close();
     } finally {
@@ -190,7 +139,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
 
   it('shows a frame holding markup as text: nothing in it is parsed or run', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo-markup.ts');
-    const playground = new Playground([file, '--lesson', 'echo-server']);
+    const playground = playgroundIn([file, '--lesson', 'echo-server']);
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
@@ -199,7 +148,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
         dialogs.push(dialog.message());
         void dialog.dismiss();
       });
-      await page.goto(await playground.pageUrl());
+      await page.goto(await pageUrl(playground));
       const you = column(page, 'you');
       await you.locator('.state.open').waitFor();
       const markup = '<img src=x onerror=alert(1)>';
@@ -211,7 +160,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
       expect(dialogs).toEqual([]);
 
       playground.signal('SIGTERM');
-      expect(await playground.exited, playground.output).toBe(0);
+      expect(await playground.exitCode(), playground.out).toBe(0);
       expect(processesMentioning(file)).toEqual([]);
       await page.close();
     } finally {
@@ -222,11 +171,11 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
 
   it('speaks socket.io for the socket.io lesson: emits with JSON arguments, acks, received events', async () => {
     const file = copyIn(lessonPaths('08-socketio-contrast').solution, 'socketio.ts');
-    const playground = new Playground([file, '--lesson', 'socketio-contrast']);
+    const playground = playgroundIn([file, '--lesson', 'socketio-contrast']);
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
-      await page.goto(await playground.pageUrl());
+      await page.goto(await pageUrl(playground));
       const you = column(page, 'you');
       await you.locator('.state.open').waitFor();
       // The page's defaults are join ["lobby"] with an ack callback.
@@ -249,7 +198,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
       expect(await page.locator('b').count(), 'no element was made from the event').toBe(0);
 
       playground.signal('SIGTERM');
-      expect(await playground.exited, playground.output).toBe(0);
+      expect(await playground.exitCode(), playground.out).toBe(0);
       expect(processesMentioning(file)).toEqual([]);
       await page.close();
     } finally {
@@ -260,12 +209,12 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
 
   it('says, on the page and in the terminal, that the self-signed certificate must be trusted first', async () => {
     const file = copyIn(lessonPaths('06-tls').solution, 'tls.ts');
-    const playground = new Playground([file, '--lesson', 'tls']);
+    const playground = playgroundIn([file, '--lesson', 'tls']);
     try {
-      const url = await playground.pageUrl();
-      await playground.until(/Or use `wsw run`, whose client trusts exactly this certificate\./);
-      expect(playground.output).toMatch(/the page cannot connect until you choose to trust it yourself/);
-      expect(playground.output).toMatch(/^ {2}https:\/\/localhost:\d+\/$/m);
+      const url = await pageUrl(playground);
+      await playground.untilMatch(/Or use `wsw run`, whose client trusts exactly this certificate\./);
+      expect(playground.out).toMatch(/the page cannot connect until you choose to trust it yourself/);
+      expect(playground.out).toMatch(/^ {2}https:\/\/localhost:\d+\/$/m);
       const page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
       await page.goto(url);
@@ -276,7 +225,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
       await you.locator('.state.closed').waitFor();
 
       playground.signal('SIGTERM');
-      expect(await playground.exited, playground.output).toBe(0);
+      expect(await playground.exitCode(), playground.out).toBe(0);
       expect(processesMentioning(file)).toEqual([]);
       await page.close();
     } finally {
@@ -291,24 +240,24 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      const taken = new Playground([file, '--lesson', 'echo-server', '--port', String(port)]);
-      expect(await taken.exited, taken.output).toBe(2);
-      expect(taken.output).toContain(`The page cannot listen on port ${port} (it is in use)`);
+      const taken = playgroundIn([file, '--lesson', 'echo-server', '--port', String(port)]);
+      expect(await taken.exitCode(), taken.out).toBe(2);
+      expect(taken.out).toContain(`The page cannot listen on port ${port} (it is in use)`);
       expect(processesMentioning(file)).toEqual([]);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
     // The port is free now: the page comes up on it.
-    const playground = new Playground([file, '--lesson', 'echo-server', '--port', String(port)]);
+    const playground = playgroundIn([file, '--lesson', 'echo-server', '--port', String(port)]);
     try {
-      expect(await playground.pageUrl()).toBe(`http://127.0.0.1:${port}/`);
+      expect(await pageUrl(playground)).toBe(`http://127.0.0.1:${port}/`);
       const page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
       await page.goto(`http://127.0.0.1:${port}/`);
       await column(page, 'you').locator('.state.open').waitFor();
       await page.close();
       playground.signal('SIGTERM');
-      expect(await playground.exited, playground.output).toBe(0);
+      expect(await playground.exitCode(), playground.out).toBe(0);
       expect(processesMentioning(file)).toEqual([]);
     } finally {
       // Through teardown, so that a failed test leaves no server behind either.
@@ -318,17 +267,17 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
 
   it('shows on the page, and explains in the terminal, a server that crashes', async () => {
     const file = copyIn(path.join(ROOT, 'verify', 'fixtures', 'harness', 'crashes-on-message.ts'), 'crashes.ts');
-    const playground = new Playground([file, '--lesson', 'echo-server']);
+    const playground = playgroundIn([file, '--lesson', 'echo-server']);
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
-      await page.goto(await playground.pageUrl());
+      await page.goto(await pageUrl(playground));
       const you = column(page, 'you');
       await you.locator('.state.open').waitFor();
       await sendText(page, 'you', 'boom');
       await page.locator('.banner[data-kind="error"]').filter({ hasText: 'PROGRAM_CRASHED' }).waitFor();
-      expect(await playground.exited, playground.output).toBe(1);
-      expect(playground.output).toMatch(/PROGRAM_CRASHED: /);
+      expect(await playground.exitCode(), playground.out).toBe(1);
+      expect(playground.out).toMatch(/PROGRAM_CRASHED: /);
       expect(processesMentioning(file)).toEqual([]);
       await page.close();
     } finally {

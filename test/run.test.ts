@@ -1,88 +1,19 @@
 // `wsw run` as a learner drives it: a real process, a temporary HOME, lines written to its standard
 // input one at a time, each after the answer to the one before has been printed.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRunLine } from '../src/cli/run-commands.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
+import { CliProcess } from './cli-process.ts';
 import { processesMentioning } from './support.ts';
 
-const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
-/** How long one awaited line may take: generous, since only a hang ever reaches it. */
-const WAIT_MS = 15_000;
 let home: string;
 
-/** A running `wsw run`, its output collected line by line. */
-class Run {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private out = '';
-  private readonly waiters = new Set<() => void>();
-  readonly exited: Promise<number | null>;
-
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [BIN, 'run', ...args], {
-      cwd: home,
-      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const collect = (chunk: Buffer) => {
-      this.out += chunk.toString();
-      for (const waiter of this.waiters) waiter();
-    };
-    this.child.stdout.on('data', collect);
-    this.child.stderr.on('data', collect);
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
-  }
-
-  /** Everything printed so far, one entry per line. */
-  get lines(): string[] {
-    return this.out.split('\n');
-  }
-
-  get output(): string {
-    return this.out;
-  }
-
-  /** Waits until `times` printed lines match (exactly, for a string). Fails with the output so far. */
-  until(expected: string | RegExp, times = 1): Promise<string> {
-    const matching = () => this.lines.filter((line) => (typeof expected === 'string' ? line === expected : expected.test(line)));
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = matching();
-        if (found.length < times) return false;
-        cleanup();
-        resolve(found[times - 1]!);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`not ${times} line(s) ${String(expected)} within ${WAIT_MS} ms; output:\n${this.out}`));
-      }, WAIT_MS);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      if (!check()) this.waiters.add(check);
-    });
-  }
-
-  /** Types a line, and waits for the line it should make appear. */
-  async send(line: string, expected: string | RegExp): Promise<string> {
-    this.child.stdin.write(`${line}\n`);
-    return this.until(expected);
-  }
-
-  /** Ends the input, as the end of a pipe does, and returns the exit code. */
-  async end(): Promise<number | null> {
-    this.child.stdin.end();
-    return this.exited;
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
+/** `wsw run` with these arguments, in the temporary HOME. */
+function runIn(args: string[]): CliProcess {
+  return new CliProcess(home, ['run', ...args]);
 }
 
 /** A copy of a file in the temporary HOME: its path is this test's own, so a process left behind is found. */
@@ -100,8 +31,8 @@ describe('wsw run', () => {
 
   it('sends lines and slash commands from the echo solution, and prints what comes back', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
-    const run = new Run([file, '--lesson', 'echo-server']);
-    await run.until('[you] connected (HTTP 101 Switching Protocols)');
+    const run = runIn([file, '--lesson', 'echo-server']);
+    await run.untilLine('[you] connected (HTTP 101 Switching Protocols)');
     await run.send('hello there', '[you] ← text "hello there"');
     expect(run.lines).toContain('[you] → text "hello there"');
 
@@ -123,29 +54,29 @@ describe('wsw run', () => {
 
     await run.send('/close 4000 bye', '[client-2] ← close 4000 (application-defined) reason "bye"');
     expect(run.lines).toContain('[client-2] → close 4000 (application-defined) reason "bye"');
-    await run.until('client-2 is closed: lines are now sent from you.');
+    await run.untilLine('client-2 is closed: lines are now sent from you.');
     await run.send('/clients', '  client-2  closed 4000 (application-defined) reason "bye"');
     expect(run.lines).toContainEqual(expect.stringMatching(/^▸ you {7}open, ws:\/\/127\.0\.0\.1:\d+\/$/));
 
     await run.send('/frobnicate', 'There is no command /frobnicate. To send a line that starts with /, begin it with //.');
-    await run.until(/^ {2}\/binary <hex\|text> +send a binary frame/);
+    await run.untilLine(/^ {2}\/binary <hex\|text> +send a binary frame/);
 
     // The end of the input stops the run, and the server with it.
-    expect(await run.end(), run.output).toBe(0);
+    expect(await run.end(), run.out).toBe(0);
     expect(run.lines).toContain('The input ended: stopping your server.');
     expect(processesMentioning(file)).toEqual([]);
   });
 
   it('speaks socket.io for the socket.io lesson: rooms, events, acknowledgements', async () => {
     const file = copyIn(lessonPaths('08-socketio-contrast').solution, 'socketio.ts');
-    const run = new Run([file, '--lesson', 'socketio-contrast']);
-    await run.until('[you] connected (socket.io handshake done)');
+    const run = runIn([file, '--lesson', 'socketio-contrast']);
+    await run.untilLine('[you] connected (socket.io handshake done)');
     await run.send('/join lobby', '[you] ← ack {"ok":true}');
     expect(run.lines).toContain('[you] → join "lobby" (with an ack callback)');
 
     await run.send('/emit chat {"message":"hi"}', '[you] → chat {"message":"hi"} (with an ack callback)');
     // The second ack is the chat's: the join's was the first.
-    await run.until('[you] ← ack {"ok":true}', 2);
+    await run.untilLine('[you] ← ack {"ok":true}', 2);
 
     await run.send('/connect bob', '[bob] connected (socket.io handshake done)');
     await run.send('/join lobby', '[bob] ← ack {"ok":true}');
@@ -153,31 +84,31 @@ describe('wsw run', () => {
     expect(run.lines).toContain('[bob] → chat {"message":"hello, you"} (with an ack callback)');
 
     await run.send('/ping', '/ping is for plain WebSocket lessons, and this lesson speaks socket.io.');
-    expect(await run.end(), run.output).toBe(0);
+    expect(await run.end(), run.out).toBe(0);
     expect(processesMentioning(file)).toEqual([]);
   });
 
   it('explains why the server exited, and exits 1', async () => {
     const file = copyIn(path.join(ROOT, 'verify/fixtures/harness/crashes-on-message.ts'), 'crashes.ts');
-    const run = new Run([file, '--lesson', 'echo-server']);
-    await run.until('[you] connected (HTTP 101 Switching Protocols)');
+    const run = runIn([file, '--lesson', 'echo-server']);
+    await run.untilLine('[you] connected (HTTP 101 Switching Protocols)');
     await run.send('not json', /^PROGRAM_CRASHED: Your program exited with code 1 while you were trying it\. The error was raised at crashes\.ts:\d+:\d+\.$/);
-    expect(await run.exited, run.output).toBe(1);
+    expect(await run.exitCode(), run.out).toBe(1);
     expect(processesMentioning(file)).toEqual([]);
   });
 
   it('stops when the last client closes, and on Ctrl-C, leaving nothing behind', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo-stops.ts');
-    const closing = new Run([file, '--lesson', 'echo-server']);
-    await closing.until('[you] connected (HTTP 101 Switching Protocols)');
+    const closing = runIn([file, '--lesson', 'echo-server']);
+    await closing.untilLine('[you] connected (HTTP 101 Switching Protocols)');
     await closing.send('/close', 'Every client is closed: stopping your server.');
-    expect(await closing.exited, closing.output).toBe(0);
+    expect(await closing.exitCode(), closing.out).toBe(0);
     expect(closing.lines).toContain('[you] ← close 1000 (normal closure)');
 
-    const interrupted = new Run([file, '--lesson', 'echo-server']);
-    await interrupted.until('[you] connected (HTTP 101 Switching Protocols)');
+    const interrupted = runIn([file, '--lesson', 'echo-server']);
+    await interrupted.untilLine('[you] connected (HTTP 101 Switching Protocols)');
     interrupted.signal('SIGINT');
-    expect(await interrupted.exited, interrupted.output).toBe(0);
+    expect(await interrupted.exitCode(), interrupted.out).toBe(0);
     expect(interrupted.lines).toContain('Ctrl-C: stopping your server.');
     expect(processesMentioning(file)).toEqual([]);
   });

@@ -1,78 +1,20 @@
 // `wsw watch` as a learner runs it: a real process in a temporary HOME and folder, saves made to the
 // learner's file, and every wait tied to what watch prints (or to the processes that exist), never to a clock.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RunQueue } from '../src/cli/watch-queue.ts';
 import { watchesByPolling } from '../src/cli/watch-command.ts';
-import { lessonPaths, ROOT, workspaceFile } from '../src/paths.ts';
+import { lessonPaths, workspaceFile } from '../src/paths.ts';
+import { CliProcess, WAIT_MS } from './cli-process.ts';
 import { processesMentioning } from './support.ts';
-
-const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
-/** Generous for a busy machine; a passing run takes a fraction of it. */
-const WAIT_MS = 15_000;
 
 /** A server that listens, never answers, and ignores SIGTERM: the kind that outlives a careless watcher. */
 const STUBBORN_SERVER = `import { WebSocketServer } from 'ws';
 process.on('SIGTERM', () => {});
 new WebSocketServer({ port: Number(process.env.PORT) });
 `;
-
-/** The CLI running in the background, with its output so far and waits on what it prints. */
-class Cli {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  out = '';
-  private readonly listeners = new Set<() => void>();
-
-  constructor(home: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {
-      cwd: home,
-      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined, WSW_WATCH_POLL: undefined, ...env },
-    });
-    const take = (data: Buffer) => {
-      this.out += data;
-      for (const listener of this.listeners) listener();
-    };
-    this.child.stdout.on('data', take);
-    this.child.stderr.on('data', take);
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  /** The current length of the output: later waits look only at what comes after it. */
-  get mark(): number {
-    return this.out.length;
-  }
-
-  /** Resolves when `pattern` appears in the output after `from`; fails on a timeout or an early exit. */
-  waitFor(pattern: string, from = 0, timeoutMs = WAIT_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!this.out.slice(from).includes(pattern)) return;
-        done();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`"${pattern}" did not appear within ${timeoutMs} ms. Output:\n${this.out.slice(from)}`));
-      }, timeoutMs);
-      const onExit = () => {
-        done();
-        reject(new Error(`exited before "${pattern}" appeared. Output:\n${this.out.slice(from)}`));
-      };
-      const done = () => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-        this.child.off('exit', onExit);
-      };
-      this.listeners.add(check);
-      this.child.once('exit', onExit);
-      check();
-    });
-  }
-}
 
 /** Waits until `condition` holds, looking again at each turn of a short interval, up to a timeout. */
 async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
@@ -84,19 +26,20 @@ async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS
 }
 
 const homes: string[] = [];
-const running: Cli[] = [];
+const running: CliProcess[] = [];
 
 /** A fresh learner: a temporary HOME (their progress) that is also their working folder. */
 async function learnerWith(lesson: string): Promise<{ home: string; file: string }> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-watch-'));
   homes.push(home);
-  const select = new Cli(home, ['select', lesson]);
-  expect((await select.exited).code, select.out).toBe(0);
+  const select = new CliProcess(home, ['select', lesson]);
+  expect(await select.exitCode(), select.out).toBe(0);
   return { home, file: workspaceFile(lesson, home) };
 }
 
-function watchIn(home: string, args: string[] = [], env: Record<string, string> = {}): Cli {
-  const cli = new Cli(home, ['watch', ...args], env);
+function watchIn(home: string, args: string[] = [], env: Record<string, string> = {}): CliProcess {
+  // A polling watch only where a test asks for one, whatever the machine running the suite has set.
+  const cli = new CliProcess(home, ['watch', ...args], { WSW_WATCH_POLL: undefined, ...env });
   running.push(cli);
   return cli;
 }
@@ -105,7 +48,7 @@ afterEach(async () => {
   for (const cli of running.splice(0)) {
     if (cli.child.exitCode === null && cli.child.signalCode === null) {
       cli.child.kill('SIGKILL');
-      await cli.exited;
+      await cli.ended;
     }
   }
   for (const home of homes.splice(0)) fs.rmSync(home, { recursive: true, force: true });
@@ -117,7 +60,7 @@ describe('wsw watch', () => {
     const watch = watchIn(home);
 
     // The status line closes each run: what is asserted after it has all arrived.
-    await watch.waitFor('to verify again · Ctrl-C stops watching');
+    await watch.untilText('to verify again · Ctrl-C stops watching');
     expect(watch.out).toContain('✗ FAIL  ECHO_NO_REPLY');
     expect(watch.out).toContain('The last lines before the failure:');
     expect(watch.out).toContain('[alice] → text "hello"');
@@ -125,16 +68,16 @@ describe('wsw watch', () => {
 
     let mark = watch.mark;
     fs.copyFileSync(lessonPaths('02-echo-server').solution, file);
-    await watch.waitFor('✓ PASS  02-echo-server', mark);
-    await watch.waitFor('Lesson 02 is done. Next: wsw next (03 · Broadcast).', mark);
-    await watch.waitFor('Ctrl-C stops watching', mark);
+    await watch.untilText('✓ PASS  02-echo-server', mark);
+    await watch.untilText('Lesson 02 is done. Next: wsw next (03 · Broadcast).', mark);
+    await watch.untilText('Ctrl-C stops watching', mark);
     const completed = JSON.parse(fs.readFileSync(path.join(home, '.config/websocket-workshop/completed.json'), 'utf8'));
     expect(completed).toEqual(['02-echo-server']);
 
     mark = watch.mark;
     fs.writeFileSync(file, 'const x = ;\n');
-    await watch.waitFor('✗ FAIL  PROGRAM_CRASHED', mark);
-    await watch.waitFor('Ctrl-C stops watching', mark);
+    await watch.untilText('✗ FAIL  PROGRAM_CRASHED', mark);
+    await watch.untilText('Ctrl-C stops watching', mark);
     const crash = watch.out.slice(mark);
     expect(crash, 'the error stays in view, its stack folded').toContain('ERROR: Unexpected ";"');
     expect(crash).toMatch(/at … \(\d+ stack frames, none in 02-echo-server\.ts\)/);
@@ -143,11 +86,11 @@ describe('wsw watch', () => {
     // Stopped in the middle of verifying a server that ignores SIGTERM: nothing of it may survive.
     mark = watch.mark;
     fs.writeFileSync(file, STUBBORN_SERVER);
-    await watch.waitFor('▸ echoes a text message as text', mark);
+    await watch.untilText('▸ echoes a text message as text', mark);
     expect(processesMentioning(file).length, 'the learner server runs').toBeGreaterThan(0);
     const stopped = Date.now();
     watch.child.kill('SIGTERM');
-    expect(await watch.exited).toEqual({ code: 0, signal: null });
+    expect(await watch.ended).toEqual({ code: 0, signal: null });
     expect(Date.now() - stopped, 'stops promptly').toBeLessThan(3000);
     expect(watch.out.slice(mark)).toContain('Stopped watching, and the verification under way.');
     await until(() => processesMentioning(file).length === 0, 'no process of the learner file is left', 2000);
@@ -157,20 +100,20 @@ describe('wsw watch', () => {
     const { home, file } = await learnerWith('02-echo-server');
     fs.writeFileSync(file, 'const x = ;\n');
     const watch = watchIn(home, ['--lesson', 'echo-server'], { WSW_WATCH_POLL: '1' });
-    await watch.waitFor('✗ FAIL  PROGRAM_CRASHED');
+    await watch.untilText('✗ FAIL  PROGRAM_CRASHED');
     expect(watch.out).toContain('polling for changes every');
     const mark = watch.mark;
     fs.copyFileSync(lessonPaths('02-echo-server').solution, file);
-    await watch.waitFor('✓ PASS  02-echo-server', mark);
+    await watch.untilText('✓ PASS  02-echo-server', mark);
     watch.child.kill('SIGINT');
-    expect(await watch.exited).toEqual({ code: 0, signal: null });
+    expect(await watch.ended).toEqual({ code: 0, signal: null });
   });
 
   it('without the lesson file, exits 2 saying how to get it', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-watch-'));
     homes.push(home);
     const watch = watchIn(home, ['--lesson', 'broadcast']);
-    expect((await watch.exited).code).toBe(2);
+    expect(await watch.exitCode()).toBe(2);
     expect(watch.out).toContain('There is no file at ./websocket-workshop/03-broadcast.ts yet. Run `wsw select broadcast`');
   });
 });
