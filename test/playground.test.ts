@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlaygroundArgs } from '../src/cli/playground-command.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 import { browserAvailable, CHROMIUM, launchBrowser } from './browser.ts';
@@ -18,7 +18,19 @@ let home: string;
 
 /** `wsw playground` with these arguments, in the temporary HOME. */
 function playgroundIn(args: string[]): CliProcess {
-  return new CliProcess(home, ['playground', ...args]);
+  const playground = new CliProcess(home, ['playground', ...args]);
+  started.push(playground);
+  return playground;
+}
+
+/** Playgrounds started by the running test, stopped after it whatever happened. */
+const started: CliProcess[] = [];
+
+/** SIGTERM stops the playground with exit 0, taking the learner's server with it. */
+async function stopsCleanly(playground: CliProcess, file: string): Promise<void> {
+  playground.signal('SIGTERM');
+  expect(await playground.exitCode(), playground.out).toBe(0);
+  expect(processesMentioning(file)).toEqual([]);
 }
 
 /** The page's address, once printed. */
@@ -70,168 +82,145 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
     await browser?.close();
     fs.rmSync(home, { recursive: true, force: true });
   });
+  // Through teardown, so that a failed test leaves no server behind either.
+  afterEach(async () => {
+    for (const playground of started.splice(0)) {
+      playground.signal('SIGTERM');
+      await playground.ended;
+    }
+  });
+
+  /** A new page that fails slow waits with the suite's bound, and records any dialog a script opens. */
+  async function openPage(): Promise<{ page: Page; dialogs: string[] }> {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    return { page, dialogs };
+  }
 
   it('echoes a message sent from the page, in two client columns, and stops everything on SIGTERM', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
     const playground = playgroundIn([file, '--lesson', 'echo-server']);
-    try {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      const dialogs: string[] = [];
-      page.on('dialog', (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
-      await page.goto(await pageUrl(playground));
-      const you = column(page, 'you');
-      await you.locator('.state.open').waitFor();
+    const { page, dialogs } = await openPage();
+    await page.goto(await pageUrl(playground));
+    const you = column(page, 'you');
+    await you.locator('.state.open').waitFor();
 
-      await sendText(page, 'you', 'hello');
-      const echo = you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'hello' });
-      await echo.waitFor();
-      expect(await echo.locator('.type').textContent()).toBe('text');
-      expect(await echo.locator('.size').textContent()).toBe('5 bytes');
-      expect(await echo.locator('.content').textContent()).toBe('hello');
-      expect(await you.locator('li[data-dir="out"][data-type="text"] .content').first().textContent()).toBe('hello');
+    await sendText(page, 'you', 'hello');
+    const echo = you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'hello' });
+    await echo.waitFor();
+    expect(await echo.locator('.type').textContent()).toBe('text');
+    expect(await echo.locator('.size').textContent()).toBe('5 bytes');
+    expect(await echo.locator('.content').textContent()).toBe('hello');
+    expect(await you.locator('li[data-dir="out"][data-type="text"] .content').first().textContent()).toBe('hello');
 
-      // Binary, as hex, comes back as binary.
-      await you.locator('select').nth(1).selectOption('binary');
-      await you.locator('textarea').fill('00 ff 10');
-      await you.getByRole('button', { name: 'Send' }).click();
-      await expect.poll(() => you.locator('li[data-dir="in"][data-type="binary"] .content').first().textContent(), { timeout: WAIT_MS }).toBe('<00 ff 10>');
+    // Binary, as hex, comes back as binary.
+    await you.locator('select').nth(1).selectOption('binary');
+    await you.locator('textarea').fill('00 ff 10');
+    await you.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => you.locator('li[data-dir="in"][data-type="binary"] .content').first().textContent(), { timeout: WAIT_MS }).toBe('<00 ff 10>');
 
-      // Invalid JSON is refused before anything is sent.
-      await you.locator('select').nth(1).selectOption('json');
-      await you.locator('textarea').fill('{"a":');
-      await you.getByRole('button', { name: 'Send' }).click();
-      await expect.poll(() => you.locator('.error-line').textContent(), { timeout: WAIT_MS }).toMatch(/not valid JSON/);
-      await you.locator('textarea').fill('{"chat": "hi"}');
-      await you.getByRole('button', { name: 'Send' }).click();
-      await you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: '{"chat":"hi"}' }).waitFor();
+    // Invalid JSON is refused before anything is sent.
+    await you.locator('select').nth(1).selectOption('json');
+    await you.locator('textarea').fill('{"a":');
+    await you.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => you.locator('.error-line').textContent(), { timeout: WAIT_MS }).toMatch(/not valid JSON/);
+    await you.locator('textarea').fill('{"chat": "hi"}');
+    await you.getByRole('button', { name: 'Send' }).click();
+    await you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: '{"chat":"hi"}' }).waitFor();
 
-      await page.getByRole('button', { name: 'Add a client' }).click();
-      const second = column(page, 'client-2');
-      await second.locator('.state.open').waitFor();
-      await sendText(page, 'client-2', 'from the second client');
-      await second.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'from the second client' }).waitFor();
-      expect(await you.locator('li').filter({ hasText: 'from the second client' }).count(), 'the echo goes to its sender alone').toBe(0);
+    await page.getByRole('button', { name: 'Add a client' }).click();
+    const second = column(page, 'client-2');
+    await second.locator('.state.open').waitFor();
+    await sendText(page, 'client-2', 'from the second client');
+    await second.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'from the second client' }).waitFor();
+    expect(await you.locator('li').filter({ hasText: 'from the second client' }).count(), 'the echo goes to its sender alone').toBe(0);
 
-      // A close with a code and reason, named as the transcript names it.
-      await second.locator('input.code').fill('4000');
-      await second.locator('input.reason').fill('bye');
-      await second.getByRole('button', { name: 'Close' }).click();
-      await second.locator('li[data-dir="in"][data-type="close"]').filter({ hasText: '4000 (application-defined) reason "bye"' }).waitFor();
+    // A close with a code and reason, named as the transcript names it.
+    await second.locator('input.code').fill('4000');
+    await second.locator('input.reason').fill('bye');
+    await second.getByRole('button', { name: 'Close' }).click();
+    await second.locator('li[data-dir="in"][data-type="close"]').filter({ hasText: '4000 (application-defined) reason "bye"' }).waitFor();
 
-      fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT });
-      expect(dialogs).toEqual([]);
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    expect(dialogs).toEqual([]);
 
-      playground.signal('SIGTERM');
-      expect(await playground.exitCode(), playground.out).toBe(0);
-      expect(playground.out).toContain('SIGTERM: stopping your server and the page.');
-      expect(processesMentioning(file)).toEqual([]);
-      await page.close();
-    } finally {
-      // Through teardown, so that a failed test leaves no server behind either.
-      playground.signal('SIGTERM');
-    }
+    await stopsCleanly(playground, file);
+    expect(playground.out).toContain('SIGTERM: stopping your server and the page.');
+    await page.close();
   });
 
   it('shows a frame holding markup as text: nothing in it is parsed or run', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo-markup.ts');
     const playground = playgroundIn([file, '--lesson', 'echo-server']);
-    try {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      const dialogs: string[] = [];
-      page.on('dialog', (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
-      await page.goto(await pageUrl(playground));
-      const you = column(page, 'you');
-      await you.locator('.state.open').waitFor();
-      const markup = '<img src=x onerror=alert(1)>';
-      await sendText(page, 'you', markup);
-      const echo = you.locator('li[data-dir="in"][data-type="text"]');
-      await echo.waitFor();
-      expect(await echo.locator('.content').textContent()).toBe(markup);
-      expect(await page.locator('img').count(), 'no element was made from the frame').toBe(0);
-      expect(dialogs).toEqual([]);
+    const { page, dialogs } = await openPage();
+    await page.goto(await pageUrl(playground));
+    const you = column(page, 'you');
+    await you.locator('.state.open').waitFor();
+    const markup = '<img src=x onerror=alert(1)>';
+    await sendText(page, 'you', markup);
+    const echo = you.locator('li[data-dir="in"][data-type="text"]');
+    await echo.waitFor();
+    expect(await echo.locator('.content').textContent()).toBe(markup);
+    expect(await page.locator('img').count(), 'no element was made from the frame').toBe(0);
+    expect(dialogs).toEqual([]);
 
-      playground.signal('SIGTERM');
-      expect(await playground.exitCode(), playground.out).toBe(0);
-      expect(processesMentioning(file)).toEqual([]);
-      await page.close();
-    } finally {
-      // Through teardown, so that a failed test leaves no server behind either.
-      playground.signal('SIGTERM');
-    }
+    await stopsCleanly(playground, file);
+    await page.close();
   });
 
   it('speaks socket.io for the socket.io lesson: emits with JSON arguments, acks, received events', async () => {
     const file = copyIn(lessonPaths('08-socketio-contrast').solution, 'socketio.ts');
     const playground = playgroundIn([file, '--lesson', 'socketio-contrast']);
-    try {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      await page.goto(await pageUrl(playground));
-      const you = column(page, 'you');
-      await you.locator('.state.open').waitFor();
-      // The page's defaults are join ["lobby"] with an ack callback.
-      await you.getByRole('button', { name: 'Emit' }).click();
-      await you.locator('li[data-dir="in"][data-type="ack"]').filter({ hasText: 'ack for join [{"ok":true}]' }).waitFor();
+    const { page } = await openPage();
+    await page.goto(await pageUrl(playground));
+    const you = column(page, 'you');
+    await you.locator('.state.open').waitFor();
+    // The page's defaults are join ["lobby"] with an ack callback.
+    await you.getByRole('button', { name: 'Emit' }).click();
+    await you.locator('li[data-dir="in"][data-type="ack"]').filter({ hasText: 'ack for join [{"ok":true}]' }).waitFor();
 
-      await page.getByRole('button', { name: 'Add a client' }).click();
-      const bob = column(page, 'client-2');
-      await bob.locator('.state.open').waitFor();
-      await bob.getByRole('button', { name: 'Emit' }).click();
-      await bob.locator('li[data-type="ack"]').waitFor();
+    await page.getByRole('button', { name: 'Add a client' }).click();
+    const bob = column(page, 'client-2');
+    await bob.locator('.state.open').waitFor();
+    await bob.getByRole('button', { name: 'Emit' }).click();
+    await bob.locator('li[data-type="ack"]').waitFor();
 
-      await you.locator('input.event').fill('chat');
-      await you.locator('textarea').fill('[{"message":"hi <b>bob</b>"}]');
-      await you.getByRole('button', { name: 'Emit' }).click();
-      const received = bob.locator('li[data-dir="in"][data-type="event"]');
-      await received.waitFor();
-      expect(await received.locator('.content').textContent()).toBe('chat [{"sender":"you","message":"hi <b>bob</b>"}]');
-      await you.locator('li[data-type="ack"]').filter({ hasText: 'ack for chat [{"ok":true}]' }).waitFor();
-      expect(await page.locator('b').count(), 'no element was made from the event').toBe(0);
+    await you.locator('input.event').fill('chat');
+    await you.locator('textarea').fill('[{"message":"hi <b>bob</b>"}]');
+    await you.getByRole('button', { name: 'Emit' }).click();
+    const received = bob.locator('li[data-dir="in"][data-type="event"]');
+    await received.waitFor();
+    expect(await received.locator('.content').textContent()).toBe('chat [{"sender":"you","message":"hi <b>bob</b>"}]');
+    await you.locator('li[data-type="ack"]').filter({ hasText: 'ack for chat [{"ok":true}]' }).waitFor();
+    expect(await page.locator('b').count(), 'no element was made from the event').toBe(0);
 
-      playground.signal('SIGTERM');
-      expect(await playground.exitCode(), playground.out).toBe(0);
-      expect(processesMentioning(file)).toEqual([]);
-      await page.close();
-    } finally {
-      // Through teardown, so that a failed test leaves no server behind either.
-      playground.signal('SIGTERM');
-    }
+    await stopsCleanly(playground, file);
+    await page.close();
   });
 
   it('says, on the page and in the terminal, that the self-signed certificate must be trusted first', async () => {
     const file = copyIn(lessonPaths('06-tls').solution, 'tls.ts');
     const playground = playgroundIn([file, '--lesson', 'tls']);
-    try {
-      const url = await pageUrl(playground);
-      await playground.untilMatch(/Or use `wsw run`, whose client trusts exactly this certificate\./);
-      expect(playground.out).toMatch(/the page cannot connect until you choose to trust it yourself/);
-      expect(playground.out).toMatch(/^ {2}https:\/\/localhost:\d+\/$/m);
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      await page.goto(url);
-      await page.locator('.banner[data-kind="warning"]').filter({ hasText: 'self-signed certificate' }).waitFor();
-      // The browser's certificate checks stay on: the connection fails, and the page says why it may have.
-      const you = column(page, 'you');
-      await you.locator('li[data-type="error"]').filter({ hasText: 'may not trust the certificate' }).waitFor();
-      await you.locator('.state.closed').waitFor();
+    const url = await pageUrl(playground);
+    await playground.untilMatch(/Or use `wsw run`, whose client trusts exactly this certificate\./);
+    expect(playground.out).toMatch(/the page cannot connect until you choose to trust it yourself/);
+    expect(playground.out).toMatch(/^ {2}https:\/\/localhost:\d+\/$/m);
+    const { page } = await openPage();
+    await page.goto(url);
+    await page.locator('.banner[data-kind="warning"]').filter({ hasText: 'self-signed certificate' }).waitFor();
+    // The browser's certificate checks stay on: the connection fails, and the page says why it may have.
+    const you = column(page, 'you');
+    await you.locator('li[data-type="error"]').filter({ hasText: 'may not trust the certificate' }).waitFor();
+    await you.locator('.state.closed').waitFor();
 
-      playground.signal('SIGTERM');
-      expect(await playground.exitCode(), playground.out).toBe(0);
-      expect(processesMentioning(file)).toEqual([]);
-      await page.close();
-    } finally {
-      // Through teardown, so that a failed test leaves no server behind either.
-      playground.signal('SIGTERM');
-    }
+    await stopsCleanly(playground, file);
+    await page.close();
   });
 
   it('serves the page on the port --port names, and says so when that port is taken', async () => {
@@ -249,40 +238,26 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
     }
     // The port is free now: the page comes up on it.
     const playground = playgroundIn([file, '--lesson', 'echo-server', '--port', String(port)]);
-    try {
-      expect(await pageUrl(playground)).toBe(`http://127.0.0.1:${port}/`);
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      await page.goto(`http://127.0.0.1:${port}/`);
-      await column(page, 'you').locator('.state.open').waitFor();
-      await page.close();
-      playground.signal('SIGTERM');
-      expect(await playground.exitCode(), playground.out).toBe(0);
-      expect(processesMentioning(file)).toEqual([]);
-    } finally {
-      // Through teardown, so that a failed test leaves no server behind either.
-      playground.signal('SIGTERM');
-    }
+    expect(await pageUrl(playground)).toBe(`http://127.0.0.1:${port}/`);
+    const { page } = await openPage();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await column(page, 'you').locator('.state.open').waitFor();
+    await page.close();
+    await stopsCleanly(playground, file);
   });
 
   it('shows on the page, and explains in the terminal, a server that crashes', async () => {
     const file = copyIn(path.join(ROOT, 'verify', 'fixtures', 'harness', 'crashes-on-message.ts'), 'crashes.ts');
     const playground = playgroundIn([file, '--lesson', 'echo-server']);
-    try {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      await page.goto(await pageUrl(playground));
-      const you = column(page, 'you');
-      await you.locator('.state.open').waitFor();
-      await sendText(page, 'you', 'boom');
-      await page.locator('.banner[data-kind="error"]').filter({ hasText: 'PROGRAM_CRASHED' }).waitFor();
-      expect(await playground.exitCode(), playground.out).toBe(1);
-      expect(playground.out).toMatch(/PROGRAM_CRASHED: /);
-      expect(processesMentioning(file)).toEqual([]);
-      await page.close();
-    } finally {
-      // Through teardown, so that a failed test leaves no server behind either.
-      playground.signal('SIGTERM');
-    }
+    const { page } = await openPage();
+    await page.goto(await pageUrl(playground));
+    const you = column(page, 'you');
+    await you.locator('.state.open').waitFor();
+    await sendText(page, 'you', 'boom');
+    await page.locator('.banner[data-kind="error"]').filter({ hasText: 'PROGRAM_CRASHED' }).waitFor();
+    expect(await playground.exitCode(), playground.out).toBe(1);
+    expect(playground.out).toMatch(/PROGRAM_CRASHED: /);
+    expect(processesMentioning(file)).toEqual([]);
+    await page.close();
   });
 });
