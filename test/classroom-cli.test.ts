@@ -1,18 +1,17 @@
 // The teacher's and the learners' commands end to end: real processes, temporary HOMEs, a real verify.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lessonPaths, ROOT } from '../src/paths.ts';
+import { lessonPaths } from '../src/paths.ts';
+import { CliProcess, type Finished } from './cli-process.ts';
 
-const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
 const SOLUTION = lessonPaths('02-echo-server').solution;
 const STARTER = lessonPaths('02-echo-server').starter;
 const homes: string[] = [];
-const children: ChildProcess[] = [];
+const children: CliProcess[] = [];
 
 function newHome(): string {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-class-'));
@@ -20,57 +19,19 @@ function newHome(): string {
   return home;
 }
 
-function start(args: string[], home: string): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: home,
-    env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  return Object.assign(child, { output: () => out });
+/** Starts the CLI in the background; whatever is still running at the end is stopped. */
+function start(args: string[], home: string): CliProcess {
+  const cli = new CliProcess(home, args);
+  cli.child.stdin.end();
+  children.push(cli);
+  return cli;
 }
 
 /** Runs the CLI to its end. */
-function wsw(args: string[], home: string): Promise<{ code: number | null; out: string; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = start(args, home);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, out: child.output(), stdout, stderr }));
-  });
-}
-
-/** Resolves when the process has printed text matching `pattern`; fails if it exits first or after `ms`. */
-function printed(child: ChildProcess & { output: () => string }, pattern: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const match = child.output().match(pattern);
-      if (!match) return;
-      done();
-      resolve(match);
-    };
-    const exited = () => {
-      done();
-      reject(new Error(`exited before printing ${pattern}:\n${child.output()}`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`not printed within ${ms} ms: ${pattern}\n${child.output()}`));
-    }, ms);
-    const done = () => {
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      child.off('exit', exited);
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', exited);
-    check();
-  });
+async function wsw(args: string[], home: string): Promise<Finished> {
+  const cli = start(args, home);
+  const { code } = await cli.ended;
+  return { code, out: cli.out, stdout: cli.stdout, stderr: cli.stderr };
 }
 
 /** A port nothing listens on: taken from the system, then released. */
@@ -88,7 +49,7 @@ interface Seen {
 }
 
 describe('wsw classroom and wsw join', () => {
-  let teacher: ReturnType<typeof start>;
+  let teacher: CliProcess;
   let url: string;
   let code: string;
   let feed: WebSocket;
@@ -111,7 +72,7 @@ describe('wsw classroom and wsw join', () => {
 
   beforeAll(async () => {
     teacher = start(['classroom', '--host', '127.0.0.1', '--port', '0'], newHome());
-    const [, joinUrl, joinCode] = await printed(teacher, /wsw join (http:\/\/127\.0\.0\.1:\d+) --name <your name> --code ([A-Z2-9]{10})/);
+    const [, joinUrl, joinCode] = await teacher.untilMatch(/wsw join (http:\/\/127\.0\.0\.1:\d+) --name <your name> --code ([A-Z2-9]{10})/);
     url = joinUrl;
     code = joinCode;
     feed = new WebSocket(`${url.replace('http', 'ws')}/feed?code=${code}`);
@@ -125,15 +86,15 @@ describe('wsw classroom and wsw join', () => {
   afterAll(() => {
     feed?.terminate();
     // SIGINT, not SIGKILL: verify stops the learner's server on it, so nothing is left behind.
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    for (const cli of children) {
+      if (cli.child.exitCode === null && cli.child.signalCode === null) cli.signal('SIGINT');
     }
     for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
   });
 
   it('prints the class code, the dashboard address and the join command', () => {
-    expect(teacher.output()).toContain(`Class code: ${code}`);
-    expect(teacher.output()).toContain(`${url}/?code=${code}`);
+    expect(teacher.out).toContain(`Class code: ${code}`);
+    expect(teacher.out).toContain(`${url}/?code=${code}`);
   });
 
   it('join refuses a wrong code, and saves nothing', async () => {
@@ -149,7 +110,7 @@ describe('wsw classroom and wsw join', () => {
     const joined = await wsw(['join', url, '--name', 'ada', '--code', code], home);
     expect(joined.code, joined.out).toBe(0);
     expect(joined.out.trim().split('\n')).toHaveLength(1);
-    expect(await printed(teacher, /"ada" joined/)).toBeTruthy();
+    expect(await teacher.untilMatch(/"ada" joined/)).toBeTruthy();
 
     const pass = await wsw(['verify', SOLUTION, '--lesson', 'echo-server'], home);
     expect(pass.code, pass.out).toBe(0);
@@ -223,9 +184,8 @@ describe('wsw classroom and wsw join', () => {
   });
 
   it('ends the class cleanly on SIGTERM, exit 0', async () => {
-    const exit = new Promise<number | null>((resolve) => teacher.once('exit', (c) => resolve(c)));
-    teacher.kill('SIGTERM');
-    expect(await exit).toBe(0);
-    expect(teacher.output()).toContain('Class ended (SIGTERM).');
+    teacher.signal('SIGTERM');
+    expect(await teacher.exitCode()).toBe(0);
+    expect(teacher.out).toContain('Class ended (SIGTERM).');
   });
 });

@@ -22,6 +22,9 @@ export class CliProcess {
   readonly ended: Promise<Ended>;
   /** Everything printed so far, stdout and stderr together. */
   out = '';
+  /** Standard output alone (what `--json` promises to keep clean). */
+  stdout = '';
+  stderr = '';
   private closed = false;
   private readonly listeners = new Set<() => void>();
 
@@ -31,12 +34,13 @@ export class CliProcess {
       env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const take = (data: Buffer) => {
+    const take = (stream: 'stdout' | 'stderr') => (data: Buffer) => {
       this.out += data.toString();
+      this[stream] += data.toString();
       this.notify();
     };
-    this.child.stdout.on('data', take);
-    this.child.stderr.on('data', take);
+    this.child.stdout.on('data', take('stdout'));
+    this.child.stderr.on('data', take('stderr'));
     this.ended = new Promise((resolve) =>
       this.child.once('close', (code, signal) => {
         this.closed = true;
@@ -127,4 +131,20 @@ export class CliProcess {
   private notify(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/** What a command printed, and how it ended. */
+export interface Finished {
+  code: number | null;
+  out: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to its end, as a learner would in `home`, with optional piped input and environment. */
+export async function runCli(home: string, args: string[], input = '', env: Record<string, string | undefined> = {}): Promise<Finished> {
+  const cli = new CliProcess(home, args, env);
+  cli.child.stdin.end(input);
+  const { code } = await cli.ended;
+  return { code, out: cli.out, stdout: cli.stdout, stderr: cli.stderr };
 }

@@ -1,34 +1,19 @@
 // The command a learner types, end to end: a real process, a temporary HOME and working folder.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lessonPaths, ROOT } from '../src/paths.ts';
+import { runCli, type Finished } from './cli-process.ts';
 
-const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
 let home: string;
 
-interface Result {
-  code: number | null;
-  out: string;
-}
 
 /** Runs the CLI as a learner would, in `home`, with optional piped input and extra environment. */
-function wsw(args: string[], input = '', env: Record<string, string | undefined> = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: home,
-      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.stdin.end(input);
-    child.on('close', (code) => resolve({ code, out }));
-  });
+function wsw(args: string[], input = '', env: Record<string, string | undefined> = {}): Promise<Finished> {
+  return runCli(home, args, input, env);
 }
 
 const learnerFile = () => path.join(home, 'websocket-workshop', '02-echo-server.ts');
