@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { lessons, type Lesson } from '../lessons/manifest.ts';
 import { redisAvailable } from '../verify/harness/redis-server.ts';
 import { lessonPaths } from '../src/paths.ts';
-import { fixturesIn, goldenText, verify } from './support.ts';
+import { loadLessonModule } from '../verify/harness/run-verifier.ts';
+import { HarnessCodes } from '../verify/harness/failure.ts';
+import { fixturesIn, goldenText, validProgramsIn, verify } from './support.ts';
 
 /**
  * A lesson that needs Redis is skipped, loudly, on a machine without one; under CI a missing Redis is
@@ -13,6 +15,9 @@ import { fixturesIn, goldenText, verify } from './support.ts';
 function missingTools(lesson: Lesson): string[] {
   return (lesson.needs ?? []).filter((tool) => tool === 'redis' && !redisAvailable());
 }
+
+/** What the harness finds while a program starts, before the first step. */
+const START_CODES = new Set<string>([HarnessCodes.WRONG_PORT, HarnessCodes.NEVER_LISTENED, HarnessCodes.PROGRAM_CRASHED, HarnessCodes.PROGRAM_EXITED]);
 
 for (const lesson of lessons) {
   const paths = lessonPaths(lesson.slug);
@@ -35,6 +40,12 @@ for (const lesson of lessons) {
       const verdict = await verify(lesson, paths.solution);
       expect(verdict.failure, goldenText(verdict)).toBeUndefined();
       expect(verdict.passed).toBe(true);
+      // Every step names the rules it checks, and together the steps check every rule.
+      const { rules } = await loadLessonModule(lesson);
+      for (const step of verdict.steps) expect(step.rules.length, `step "${step.title}" names its rules`).toBeGreaterThan(0);
+      // A rule about listening is checked as the program starts, before any step.
+      const checked = Object.entries(rules ?? {}).filter(([, r]) => !r.codes.every((c) => START_CODES.has(c))).map(([id]) => id);
+      expect([...new Set(verdict.steps.flatMap((s) => s.rules))].sort()).toEqual(checked.sort());
       await expect(goldenText(verdict)).toMatchFileSnapshot(`golden/${lesson.slug}.solution.txt`);
     });
 
@@ -54,6 +65,19 @@ for (const lesson of lessons) {
         const verdict = await verify(lesson, fixture.file);
         expect(verdict.failure?.code, goldenText(verdict)).toBe(fixture.expectedCode);
         expect(verdict.failure?.hint, 'every catalogued mistake gets a hint').toBeTruthy();
+        // It fails on the rule it breaks, inside a step that checks that rule (or while starting).
+        expect(verdict.failure?.rule?.id, goldenText(verdict)).toBe(fixture.breaks);
+        const step = verdict.steps.find((s) => !s.passed);
+        if (step) expect(step.rules, `the failing step "${step.title}" checks ${fixture.breaks}`).toContain(fixture.breaks);
+        else expect(START_CODES.has(verdict.failure!.code), 'a failure outside every step happens while starting').toBe(true);
+      });
+    }
+
+    for (const program of validProgramsIn(paths.fixtures)) {
+      it(`passes ${program.name} (${program.style})`, async () => {
+        const verdict = await verify(lesson, program.file);
+        expect(verdict.failure, goldenText(verdict)).toBeUndefined();
+        expect(verdict.passed).toBe(true);
       });
     }
   });

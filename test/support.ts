@@ -11,23 +11,54 @@ export interface Fixture {
   file: string;
   name: string;
   expectedCode: string;
+  /** The rule (R1, R2, …) it breaks, and no other, when its header names one: `// breaks: R3`. */
+  breaks?: string;
 }
 
+const PROGRAM = /\.(ts|mts|js|mjs|cjs)$/;
+
 /**
- * Lists the programs in a fixtures folder. Each starts with a comment naming the failure it must get:
+ * Lists the programs in a fixtures folder. Each starts with comments naming the failure it must get
+ * and the one rule of problem.md it breaks:
  *   // expect: ECHO_TEXT_BECAME_BINARY
+ *   // breaks: R3
  */
 export function fixturesIn(dir: string): Fixture[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir)
-    .filter((f) => /\.(ts|mts|js|mjs|cjs)$/.test(f))
+    .filter((f) => PROGRAM.test(f))
     .sort()
     .map((f) => {
       const file = path.join(dir, f);
-      const code = /^\/\/ expect: (\w+)/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+      const text = fs.readFileSync(file, 'utf8');
+      const code = /^\/\/ expect: (\w+)/m.exec(text)?.[1];
       if (!code) throw new Error(`${file} has no "// expect: CODE" line`);
-      return { file, name: f, expectedCode: code };
+      const breaks = /^\/\/ breaks: (R\d+)\b/m.exec(text)?.[1];
+      return { file, name: f, expectedCode: code, breaks };
+    });
+}
+
+/** A correct program in another legitimate style, which must pass: `// valid: <the style>`. */
+export interface ValidProgram {
+  file: string;
+  name: string;
+  style: string;
+}
+
+/** Lists the programs in a lesson's `fixtures/<slug>/valid/` folder. */
+export function validProgramsIn(dir: string): ValidProgram[] {
+  const folder = path.join(dir, 'valid');
+  if (!fs.existsSync(folder)) return [];
+  return fs
+    .readdirSync(folder)
+    .filter((f) => PROGRAM.test(f))
+    .sort()
+    .map((f) => {
+      const file = path.join(folder, f);
+      const style = /^\/\/ valid: (.+)$/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+      if (!style) throw new Error(`${file} has no "// valid: <style>" line`);
+      return { file, name: f, style };
     });
 }
 

@@ -48,7 +48,7 @@ export default (async (v) => {
   const server = await v.start();
   const http = rawClient(v, 'http', server);
 
-  await v.step('answers GET /time over plain HTTP, once', async () => {
+  await v.step('answers GET /time over plain HTTP, once', [], async () => {
     logRequest(http, TIME_REQUEST);
     const exchange = await http.request(TIME_REQUEST);
     logResponse(http, exchange);
@@ -60,7 +60,7 @@ export default (async (v) => {
   const raw = rawClient(v, 'raw', server);
   let tap!: FrameTap;
   let handshakeBytes = 0;
-  await v.step('switches to WebSocket on the same port: the upgrade handshake', async () => {
+  await v.step('switches to WebSocket on the same port: the upgrade handshake', [], async () => {
     logRequest(raw, UPGRADE_REQUEST);
     const upgrade = await raw.upgrade(UPGRADE_REQUEST);
     v.defer(() => upgrade.socket.destroy());
@@ -72,7 +72,7 @@ export default (async (v) => {
     tap = new FrameTap(upgrade.socket, upgrade.rest);
   });
 
-  await v.step('pushes a message every TICK_MS without being asked, and stops for a client that left', async () => {
+  await v.step('pushes a message every TICK_MS without being asked, and stops for a client that left', [], async () => {
     // A client that leaves at once: a timer the server started for it must stop with it.
     const leaver = await v.client('leaver');
     leaver.terminate();
@@ -101,7 +101,7 @@ export default (async (v) => {
     clock.dispose();
   });
 
-  await v.step(`counts the bytes on the wire: ${UPDATES} HTTP polls against ${UPDATES} WebSocket pushes`, async () => {
+  await v.step(`counts the bytes on the wire: ${UPDATES} HTTP polls against ${UPDATES} WebSocket pushes`, [], async () => {
     const polls: RawResponse[] = [];
     let requestBytes = 0;
     for (let i = 0; i < UPDATES; i++) {

@@ -76,40 +76,40 @@ export default (async (v) => {
   const bob = await v.client('bob');
   const carol = await v.client('carol');
 
-  await v.step('relays a chat message to every other client', async () => {
+  await v.step('relays a chat message to every other client', [], async () => {
     await room.say(alice, ['hello, room'], { heardBy: [bob, carol] });
   });
 
-  await v.step('sends nothing back to the sender: alice hears bob next, not herself', async () => {
+  await v.step('sends nothing back to the sender: alice hears bob next, not herself', [], async () => {
     await room.say(bob, ['hi alice'], { heardBy: [alice, carol] });
   });
 
-  await v.step("keeps each sender's messages in order", async () => {
+  await v.step("keeps each sender's messages in order", [], async () => {
     await room.say(carol, ['one', 'two', 'three', 'four', 'five'], { heardBy: [alice, bob] });
   });
 
-  await v.step('relays a message without a username as sent by Anonymous', async () => {
+  await v.step('relays a message without a username as sent by Anonymous', [], async () => {
     await room.say(bob, ['who am I?'], { heardBy: [alice, carol], anonymous: true });
   });
 
   // A crash is the likeliest way to fail these two steps: survives() names it after the input that caused it.
   await survives(v, room, () =>
-    v.step('answers text that is not JSON with an error', async () => {
+    v.step('answers text that is not JSON with an error', [], async () => {
       await room.sendBad(bob, NOT_JSON);
     }),
   );
 
   await survives(v, room, () =>
-    v.step('answers JSON of the wrong shape with an error', async () => {
+    v.step('answers JSON of the wrong shape with an error', [], async () => {
       for (const input of WRONG_SHAPES) await room.sendBad(bob, input);
     }),
   );
 
-  await v.step('keeps bad messages away from everyone else', async () => {
+  await v.step('keeps bad messages away from everyone else', [], async () => {
     await room.say(carol, ['still here?'], { heardBy: [alice, bob] });
   });
 
-  await v.step('skips a client that is halfway through closing', async () => {
+  await v.step('skips a client that is halfway through closing', [], async () => {
     await leaveHalfClosed(v, 'dave');
     v.note('dave keeps his TCP connection open: on your server his socket is CLOSING (readyState 2), and still in wss.clients');
     await room.say(alice, ['anyone here?'], { heardBy: [bob, carol] });

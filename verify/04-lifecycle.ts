@@ -44,34 +44,34 @@ export default (async (v) => {
   let bob!: TestClient;
   let carol!: TestClient;
 
-  await v.step('welcomes a newcomer with its id and the count', async () => {
+  await v.step('welcomes a newcomer with its id and the count', [], async () => {
     alice = await room.arrive('alice');
   });
 
-  await v.step('tells the others about a newcomer, and only the others', async () => {
+  await v.step('tells the others about a newcomer, and only the others', [], async () => {
     bob = await room.arrive('bob');
     carol = await room.arrive('carol');
   });
 
-  await v.step('answers who with the count, to the asker only', async () => {
+  await v.step('answers who with the count, to the asker only', [], async () => {
     carol.sendJson({ type: 'who' });
     await room.expectPresence(carol);
   });
 
-  await v.step('closes a client that quits with 1000 and a reason', async () => {
+  await v.step('closes a client that quits with 1000 and a reason', [], async () => {
     bob.sendJson({ type: 'quit' });
     await expectClosedForQuit(v, bob);
     await room.departed(bob, { code: 1000, way: 'quit' });
   });
 
-  await v.step('announces a client that closes its own connection', async () => {
+  await v.step('announces a client that closes its own connection', [], async () => {
     // What a browser sends when its tab is closed.
     carol.close(1001, 'tab closed');
     await carol.expectClose();
     await room.departed(carol, { code: 1001, way: 'closed' });
   });
 
-  await v.step('notices a client that drops without a close frame (1006)', async () => {
+  await v.step('notices a client that drops without a close frame (1006)', [], async () => {
     const dave = await room.arrive('dave');
     dave.terminate();
     await dave.expectClose();
@@ -83,7 +83,7 @@ export default (async (v) => {
     v,
     Codes.CRASHED_ON_ERROR,
     'when eve sent a broken frame',
-    v.step("survives a broken frame: the socket's 'error' is handled", async () => {
+    v.step("survives a broken frame: the socket's 'error' is handled", [], async () => {
       const eve = await room.arrive('eve');
       sendInvalidText(v, eve);
       await eve.expectClose();
@@ -94,7 +94,7 @@ export default (async (v) => {
     }),
   );
 
-  await v.step(`keeps the count exact while ${CYCLES} clients come and go`, async () => {
+  await v.step(`keeps the count exact while ${CYCLES} clients come and go`, [], async () => {
     v.note('a watcher joins, a client that prints nothing and counts notices; alice leaves');
     const watcher = await room.arrive('watcher', { quiet: true });
     alice.close(1000, 'done');

@@ -40,7 +40,7 @@ export default (async (v) => {
   await v.start();
   const alice = new HealthyClient(v, 'alice', every);
 
-  await v.step('pings alice soon after she connects', async () => {
+  await v.step('pings alice soon after she connects', [], async () => {
     v.note('alice answers every ping with a pong, as ws clients and browsers do on their own');
     await alice.connect();
     const pinged = await alice.during((client) => pingsReceived(client, 1, rounds(every, 3)));
@@ -57,7 +57,7 @@ export default (async (v) => {
     }
   });
 
-  await v.step('terminates mallory, who never answers a ping', async () => {
+  await v.step('terminates mallory, who never answers a ping', [], async () => {
     v.note('mallory answers nothing, not even a ping: a laptop that went to sleep, as the server sees it');
     // Connecting just after alice's ping puts mallory a whole round away from the next one.
     const mallory = await v.client('mallory', { ws: { autoPong: false } });
@@ -96,7 +96,7 @@ export default (async (v) => {
     }
   });
 
-  await v.step(`keeps alice, who answers every ping, through ${HEALTHY_ROUNDS} rounds of about ${every} ms`, async () => {
+  await v.step(`keeps alice, who answers every ping, through ${HEALTHY_ROUNDS} rounds of about ${every} ms`, [], async () => {
     const want = HEALTHY_ROUNDS + 1;
     const reached = await alice.during((client) => pingsReceived(client, want, rounds(every, 2 * HEALTHY_ROUNDS)));
     const { pings } = alice.client;
@@ -114,7 +114,7 @@ export default (async (v) => {
     if (pace < every / 2) throw tooFast(v, every, pace);
   });
 
-  await v.step('stops promptly on SIGTERM once the last client has left', async () => {
+  await v.step('stops promptly on SIGTERM once the last client has left', [], async () => {
     alice.release();
     alice.client.close(1000, 'bye');
     await alice.client.expectClose("the server to answer alice's close frame");

@@ -46,11 +46,11 @@ export default (async (v) => {
   v.note(`Wrote them to cert.pem and key.pem in a new temporary folder, ${certificate.dir}, removed at the end`);
   const server = await startWithCertificate(v, certificate);
 
-  await v.step('speaks TLS on PORT, with the certificate from TLS_CERT', async () => {
+  await v.step('speaks TLS on PORT, with the certificate from TLS_CERT', [], async () => {
     await expectCertificate(v, server, certificate);
   });
 
-  await v.step('echoes text over wss://', async () => {
+  await v.step('echoes text over wss://', [], async () => {
     const alice = await connectWss(v, 'alice', server, certificate);
     for (const text of ['hello over TLS', 'nobody on the way can read or change this']) {
       alice.sendText(text);
@@ -58,11 +58,11 @@ export default (async (v) => {
     }
   });
 
-  await v.step('answers an HTTPS request on the same port', async () => {
+  await v.step('answers an HTTPS request on the same port', [], async () => {
     await expectHttpsPage(v, server, certificate);
   });
 
-  await v.step('refuses plain ws:// on that port: no TLS, no connection', async () => {
+  await v.step('refuses plain ws:// on that port: no TLS, no connection', [], async () => {
     await expectPlainRefused(v, server);
   });
 }) satisfies LessonVerifier;

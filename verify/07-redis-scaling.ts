@@ -55,24 +55,24 @@ export default (async (v) => {
   const dave = await room.join('dave', serverB);
 
   await explained(v, traffic, async () => {
-    await v.step('both servers subscribe to the chat channel, on the Redis at REDIS_URL', async () => {
+    await v.step('both servers subscribe to the chat channel, on the Redis at REDIS_URL', [], async () => {
       await expectSubscribers(v, redis, traffic);
     });
 
-    await v.step('alice, on server A, reaches bob on A and carol and dave on B: once each, and not herself', async () => {
+    await v.step('alice, on server A, reaches bob on A and carol and dave on B: once each, and not herself', [], async () => {
       await room.say(alice, ['hello from A']);
       await room.expectNothingMore();
     });
 
-    await v.step('carol, on server B, reaches alice and bob on A and dave on B', async () => {
+    await v.step('carol, on server B, reaches alice and bob on A and dave on B', [], async () => {
       await room.say(carol, ['hi from B']);
     });
 
-    await v.step('answers text that is not JSON with an error, to bob alone', async () => {
+    await v.step('answers text that is not JSON with an error, to bob alone', [], async () => {
       await room.sendBad(bob, 'hello? {this is not json');
     });
 
-    await v.step("dave's burst arrives everywhere in order, and nothing arrives twice", async () => {
+    await v.step("dave's burst arrives everywhere in order, and nothing arrives twice", [], async () => {
       await room.say(dave, ['one', 'two', 'three', 'four', 'five']);
       await room.expectNothingMore();
     });

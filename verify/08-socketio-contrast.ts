@@ -50,41 +50,41 @@ export default (async (v) => {
   let bob!: SocketIoTestClient;
   let carol!: SocketIoTestClient;
 
-  await v.step('alice, bob and carol connect with socket.io-client, their usernames in the handshake', async () => {
+  await v.step('alice, bob and carol connect with socket.io-client, their usernames in the handshake', [], async () => {
     v.note('alice connects through a link the verifier can cut, as a network would; bob and carol connect directly');
     alice = await connect(v, 'alice', link.httpUrl);
     bob = await connect(v, 'bob');
     carol = await connect(v, 'carol');
   });
 
-  await v.step('a plain WebSocket client cannot talk to the same server (a demonstration, not a test)', async () => {
+  await v.step('a plain WebSocket client cannot talk to the same server (a demonstration, not a test)', [], async () => {
     await plainWebSocketKnocks(v, server);
   });
 
-  await v.step('alice and bob join the lobby, carol the kitchen: each join is acknowledged', async () => {
+  await v.step('alice and bob join the lobby, carol the kitchen: each join is acknowledged', [], async () => {
     await chat.join(alice, 'lobby');
     await chat.join(bob, 'lobby');
     await chat.join(carol, 'kitchen');
   });
 
-  await v.step('a chat is acknowledged, and reaches the other members of the room', async () => {
+  await v.step('a chat is acknowledged, and reaches the other members of the room', [], async () => {
     await chat.say(alice, 'hello, lobby');
     await chat.hears(bob, alice, 'hello, lobby');
   });
 
-  await v.step('nobody else hears it: not alice herself, not carol in the kitchen', async () => {
+  await v.step('nobody else hears it: not alice herself, not carol in the kitchen', [], async () => {
     await chat.quiet([carol, alice]);
     v.note('✓ carol and alice received nothing');
   });
 
-  await v.step('bob answers, and alice hears him', async () => {
+  await v.step('bob answers, and alice hears him', [], async () => {
     await chat.say(bob, 'hi alice');
     await chat.hears(alice, bob, 'hi alice');
   });
 
   // A crash is the likeliest way to fail this step: survives() names it after its cause.
   await survives(v, () =>
-    v.step('a chat emitted without an ack callback is delivered too, and the server stays up', async () => {
+    v.step('a chat emitted without an ack callback is delivered too, and the server stays up', [], async () => {
       chat.sayWithoutAck(alice, 'no callback this time');
       await chat.hears(bob, alice, 'no callback this time');
       // A server that called the missing callback died just after delivering: this ack would never come.
@@ -93,11 +93,11 @@ export default (async (v) => {
     }),
   );
 
-  await v.step('a chat without a message is refused, in its ack', async () => {
+  await v.step('a chat without a message is refused, in its ack', [], async () => {
     await chat.sayInvalid(alice, { text: 'message has another name here' });
   });
 
-  await v.step('the network drops under alice, and bob talks meanwhile', async () => {
+  await v.step('the network drops under alice, and bob talks meanwhile', [], async () => {
     link.cut();
     v.note("alice's network goes down: her connection drops, and new ones are refused; the server stays up");
     await alice.expectDisconnect('alice to notice that her connection dropped');
@@ -105,7 +105,7 @@ export default (async (v) => {
     await chat.say(bob, 'you missed this');
   });
 
-  await v.step('alice comes back by herself, recovered, and receives what she missed', async () => {
+  await v.step('alice comes back by herself, recovered, and receives what she missed', [], async () => {
     link.restore();
     v.note('the network is back; nothing tells alice to reconnect: socket.io-client keeps trying by itself');
     const { recovered } = await alice.expectReconnect('alice to reconnect by herself', {
@@ -129,12 +129,12 @@ export default (async (v) => {
     await chat.hears(alice, bob, 'you missed this');
   });
 
-  await v.step('alice is still in the lobby: her next chat reaches bob', async () => {
+  await v.step('alice is still in the lobby: her next chat reaches bob', [], async () => {
     await chat.say(alice, 'back!', { lostOnRecovery: true });
     await chat.hears(bob, alice, 'back!', { lostOnRecovery: true });
   });
 
-  await v.step('the server restarts and forgets everything; the clients reconnect by themselves', async () => {
+  await v.step('the server restarts and forgets everything; the clients reconnect by themselves', [], async () => {
     await v.stopServer(server);
     for (const client of [alice, bob, carol]) await client.expectDisconnect(`${client.name} to notice that the server went away`);
     await v.start({ port: server.port });
@@ -147,7 +147,7 @@ export default (async (v) => {
     v.note('none is recovered: the new process has no sessions and no rooms; it only knows who they are, from the auth they sent again');
   });
 
-  await v.step("after a restart, joining the room again is the client's job", async () => {
+  await v.step("after a restart, joining the room again is the client's job", [], async () => {
     await chat.join(alice, 'lobby');
     await chat.join(bob, 'lobby');
     await chat.say(bob, 'welcome back');

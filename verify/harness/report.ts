@@ -1,6 +1,7 @@
 import pc from 'picocolors';
 import path from 'node:path';
 import type { Verdict } from './run-verifier.ts';
+import { plainRuleText } from './rules.ts';
 import { prefixOf, type TranscriptEntry } from './transcript.ts';
 
 /** Colours for the terminal; all identity when colour is off (NO_COLOR, pipes). */
@@ -34,6 +35,7 @@ export function formatVerdict(verdict: Verdict, p: Palette = plain, cwd = proces
     `  ${f.message}`,
     ...f.details.map((d) => p.dim(`  ${d}`)),
   ];
+  if (f.rule) lines.push(`  ${p.dim(`Rule ${f.rule.id}:`)} ${plainRuleText(f.rule.text)}`);
   if (f.hint) lines.push(`  ${p.yellow('Hint:')} ${f.hint}`);
   if (f.coveredByHint) lines.push(`  ${p.dim('More help:')} wsw hint ${f.coveredByHint} is about this mistake`);
   lines.push(`  ${p.dim('Try it by hand:')} wsw run ${quote(file)} --lesson ${verdict.lesson}`);

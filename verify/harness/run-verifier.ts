@@ -5,7 +5,8 @@ import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
 import { lessonPaths } from '../../src/paths.ts';
 import { hintCovering, timeoutsOf } from '../../src/lessons.ts';
 import { CannotJudge, HarnessCodes, VerifyFailure } from './failure.ts';
-import { Verification, type LessonVerifier, type PrepareRun } from './session.ts';
+import { ruleOfCode, type RuleId, type Rules } from './rules.ts';
+import { Verification, type LessonVerifier, type PrepareRun, type StepRecord } from './session.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 
 /** The outcome of verifying one file against one lesson. */
@@ -25,8 +26,10 @@ export interface Verdict {
     cannotJudge: boolean;
     /** The number of the lesson hint (1-based) that is about this mistake, if one is. */
     coveredByHint?: number;
+    /** The rule of problem.md this failure enforces, when the lesson's rules name its code. */
+    rule?: { id: RuleId; text: string };
   };
-  steps: Array<{ title: string; ms: number; passed: boolean }>;
+  steps: StepRecord[];
   durationMs: number;
   transcript: TranscriptEntry[];
 }
@@ -61,6 +64,7 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
   const timeouts = { ...timeoutsOf(lesson), ...options.timeouts };
   const started = Date.now();
   const verification = new Verification(lesson, file, transcript, timeouts);
+  const { verifier, rules } = await loadLessonModule(lesson);
   const verdict = (failure?: VerifyFailure): Verdict => ({
     lesson: lesson.slug,
     file,
@@ -75,6 +79,7 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
       details: failure.details,
       cannotJudge: failure instanceof CannotJudge,
       coveredByHint: hintCovering(lesson, failure.code),
+      rule: ruleOfCode(rules, failure.code),
     },
     steps: verification.steps,
     durationMs: Date.now() - started,
@@ -87,7 +92,6 @@ export async function verifyFile(options: VerifyOptions): Promise<Verdict> {
     );
   }
 
-  const { verifier } = await loadLessonModule(lesson);
   let overall: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -140,6 +144,10 @@ async function explainByExit(verification: Verification, failure: VerifyFailure)
 export interface LessonModule {
   verifier: LessonVerifier;
   prepareRun?: PrepareRun;
+  /** The lesson's rules, R1, R2, … as its problem.md numbers them. */
+  rules?: Rules;
+  /** The lesson's own failure codes. */
+  codes?: Record<string, string>;
 }
 
 /** Loads `verify/<slug>.ts`. */
@@ -147,7 +155,9 @@ export async function loadLessonModule(lesson: Lesson): Promise<LessonModule> {
   const module = (await import(pathToFileURL(lessonPaths(lesson.slug).verifier).href)) as {
     default?: LessonVerifier;
     prepareRun?: PrepareRun;
+    rules?: Rules;
+    Codes?: Record<string, string>;
   };
   if (typeof module.default !== 'function') throw new Error(`verify/${lesson.slug}.ts has no default export`);
-  return { verifier: module.default, prepareRun: module.prepareRun };
+  return { verifier: module.default, prepareRun: module.prepareRun, rules: module.rules, codes: module.Codes };
 }

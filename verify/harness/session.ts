@@ -4,6 +4,7 @@ import { TestClient, type FrameLogging, type UnreadHolder } from './client.ts';
 import { VerifyFailure, type FailureDetails } from './failure.ts';
 import { freePort, urlHost, type LoopbackHost } from './ports.ts';
 import { LearnerProgram } from './program.ts';
+import type { RuleId } from './rules.ts';
 import type { Transcript } from './transcript.ts';
 
 /** A learner's server that is up and listening. */
@@ -53,7 +54,7 @@ export class Verification {
   readonly clients: TestClient[] = [];
   /** The step running now, named in failures. */
   currentStep?: string;
-  readonly steps: Array<{ title: string; ms: number; passed: boolean }> = [];
+  readonly steps: StepRecord[] = [];
   private readonly cleanups: Array<() => Promise<unknown> | unknown> = [];
   private goneReject!: (failure: VerifyFailure) => void;
   /** Rejects when any server the verification started exits; every wait races against it. */
@@ -143,23 +144,28 @@ export class Verification {
   }
 
   /**
-   * Runs one step of the lesson's story. Its title appears in the transcript and in any failure
-   * raised inside it.
+   * Runs one step of the lesson's story, naming the rules (R1, R2, … of problem.md) it checks. Its
+   * title and rules appear in the transcript and in any failure raised inside it.
    */
-  async step(title: string, body: () => Promise<void>): Promise<void> {
+  async step(title: string, rules: readonly RuleId[], body: () => Promise<void>): Promise<void> {
     this.currentStep = title;
-    this.note(`▸ ${title}`);
+    this.currentRules = rules;
+    this.note(`▸ ${title}${rules.length > 0 ? `  (${rules.join(', ')})` : ''}`);
     const started = Date.now();
     try {
       await Promise.race([body(), this.programGone]);
-      this.steps.push({ title, ms: Date.now() - started, passed: true });
+      this.steps.push({ title, rules: [...rules], ms: Date.now() - started, passed: true });
     } catch (error) {
-      this.steps.push({ title, ms: Date.now() - started, passed: false });
+      this.steps.push({ title, rules: [...rules], ms: Date.now() - started, passed: false });
       if (error instanceof VerifyFailure) error.step ??= title;
       throw error;
     }
     this.currentStep = undefined;
+    this.currentRules = undefined;
   }
+
+  /** The rules of the step running now. */
+  currentRules?: readonly RuleId[];
 
   /**
    * Writes the held lines of every frame that arrived and was never read, across all clients, in the
@@ -196,6 +202,14 @@ export class Verification {
       }
     }
   }
+}
+
+/** One step as it ran: its title, the rules it checks, how long it took, whether it passed. */
+export interface StepRecord {
+  title: string;
+  rules: RuleId[];
+  ms: number;
+  passed: boolean;
 }
 
 function shortPath(file: string): string {

@@ -32,10 +32,12 @@ export interface VerdictDocument {
     cannotJudge: boolean;
     /** The lesson hint (1-based) about this mistake, or null. */
     coveredByHint: number | null;
+    /** The rule of the lesson's problem.md this failure enforces, or null. */
+    rule: { id: string; text: string } | null;
   } | null;
   /** The title of the step that failed, or null. */
   failedStep: string | null;
-  steps: Array<{ title: string; ms: number; passed: boolean }>;
+  steps: Array<{ title: string; rules: string[]; ms: number; passed: boolean }>;
   durationMs: number;
   /** The verifier's and the clients' lines. */
   transcript: JsonLine[];
@@ -72,6 +74,7 @@ export function verdictDocument(verdict: Verdict): VerdictDocument {
           details: f.details,
           cannotJudge: f.cannotJudge,
           coveredByHint: f.coveredByHint ?? null,
+          rule: f.rule ?? null,
         }
       : null,
     failedStep: f?.step ?? null,

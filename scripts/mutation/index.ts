@@ -1,0 +1,111 @@
+/**
+ * Mutation testing of the verifiers: StrykerJS mutates a lesson's reference solution and runs that
+ * lesson's verifier against each mutant. A mutant that survives is behaviour nothing checks.
+ *
+ *   npm run mutation                 every lesson
+ *   npm run mutation -- 03 05-heartbeat
+ *
+ * Prints a table (lesson, mutants, killed, survived, equivalent, score), the survivors with their code,
+ * and one line: `mutation score: lowest N% (NN-slug), overall M%`. Exits 1 when a lesson is under 90%.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Stryker } from '@stryker-mutator/core';
+import type { MutantResult } from '@stryker-mutator/api/core';
+import { lessons, type Lesson } from '../../lessons/manifest.ts';
+import { ROOT } from '../../src/paths.ts';
+import { equivalents } from './equivalent.ts';
+
+const FLOOR = 90;
+
+interface Row {
+  slug: string;
+  mutants: number;
+  killed: number;
+  survived: MutantResult[];
+  equivalent: number;
+  score: number;
+}
+
+function pick(args: string[]): Lesson[] {
+  if (args.length === 0) return [...lessons];
+  return args.map((arg) => {
+    const lesson = lessons.find((l) => l.slug === arg || l.slug.startsWith(`${arg.padStart(2, '0')}-`) || l.slug.slice(3) === arg);
+    if (!lesson) {
+      console.error(`No lesson "${arg}". Lessons: ${lessons.map((l) => l.slug).join(', ')}`);
+      process.exit(2);
+    }
+    return lesson;
+  });
+}
+
+/** The code a mutant replaced, read from the original solution by its location. */
+function originalOf(source: string[], m: MutantResult): string {
+  const { start, end } = m.location;
+  const lines = source.slice(start.line - 1, end.line);
+  if (lines.length === 1) return lines[0]!.slice(start.column - 1, end.column - 1);
+  lines[0] = lines[0]!.slice(start.column - 1);
+  lines[lines.length - 1] = lines[lines.length - 1]!.slice(0, end.column - 1);
+  return lines.join('\n');
+}
+
+async function mutate(lesson: Lesson): Promise<Row> {
+  const solution = `solutions/${lesson.slug}.ts`;
+  const source = fs.readFileSync(path.join(ROOT, solution), 'utf8').split('\n');
+  const concurrency = Number(process.env.MUTATION_CONCURRENCY ?? 2);
+  const stryker = new Stryker({
+    testRunner: 'command',
+    commandRunner: { command: `node --import tsx scripts/mutation/verify-solution.ts ${lesson.slug}` },
+    mutate: [solution],
+    plugins: ['@stryker-mutator/*', path.join(import.meta.dirname, 'ignore-logging.mjs')],
+    ignorers: ['logging'],
+    reporters: ['clear-text'],
+    clearTextReporter: { allowColor: false, logTests: false, reportMutants: false, reportScoreTable: false },
+    concurrency,
+    // Each run is a whole verification: give a mutant that hangs the program the verifier's own ceiling.
+    timeoutMS: 30_000,
+    timeoutFactor: 2,
+    tempDirName: '.stryker-tmp',
+    cleanTempDir: true,
+    // The sandbox needs only what a verification reads; the suite, docs and goldens stay out.
+    ignorePatterns: ['test', 'docs', 'reports', '.stryker-tmp', '*.log'],
+    disableTypeChecks: true,
+    // LogLevel is a const enum, which this project's module settings cannot import: these are its values.
+    logLevel: 'warn' as never,
+    fileLogLevel: 'off' as never,
+  });
+  const results = await stryker.runMutationTest();
+  const ours = equivalents.filter((e) => e.lesson === lesson.slug);
+  let killed = 0;
+  let equivalent = 0;
+  const survived: MutantResult[] = [];
+  for (const m of results) {
+    if (m.status === 'Ignored') equivalent++;
+    else if (m.status === 'Killed' || m.status === 'Timeout' || m.status === 'RuntimeError' || m.status === 'CompileError') killed++;
+    else if (ours.some((e) => e.mutator === m.mutatorName && e.original === originalOf(source, m) && e.replacement === m.replacement)) equivalent++;
+    else survived.push(m);
+  }
+  const judged = killed + survived.length;
+  return { slug: lesson.slug, mutants: results.length, killed, survived, equivalent, score: judged === 0 ? 100 : (100 * killed) / judged };
+}
+
+const chosen = pick(process.argv.slice(2));
+const rows: Row[] = [];
+for (const lesson of chosen) {
+  console.log(`\n— ${lesson.slug}: mutating solutions/${lesson.slug}.ts`);
+  const row = await mutate(lesson);
+  rows.push(row);
+  const source = fs.readFileSync(path.join(ROOT, 'solutions', `${lesson.slug}.ts`), 'utf8').split('\n');
+  for (const m of row.survived) {
+    console.log(`  survived ${m.mutatorName} at line ${m.location.start.line}: ${JSON.stringify(originalOf(source, m))} → ${JSON.stringify(m.replacement)}`);
+  }
+}
+
+console.log('\n| lesson | mutants | killed | survived | equivalent | score |');
+console.log('|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.slug} | ${r.mutants} | ${r.killed} | ${r.survived.length} | ${r.equivalent} | ${r.score.toFixed(1)}% |`);
+const lowest = rows.reduce((a, b) => (b.score < a.score ? b : a));
+const killedAll = rows.reduce((n, r) => n + r.killed, 0);
+const judgedAll = rows.reduce((n, r) => n + r.killed + r.survived.length, 0);
+console.log(`mutation score: lowest ${Math.floor(lowest.score)}% (${lowest.slug}), overall ${Math.floor((100 * killedAll) / Math.max(judgedAll, 1))}%`);
+process.exit(rows.some((r) => r.score < FLOOR) ? 1 : 0);
