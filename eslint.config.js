@@ -6,6 +6,8 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'websocket-workshop/',
+      // Mutation testing's sandboxes: copies of the project with mutants in them.
+      '.stryker-tmp/',
       // Deliberately broken: the harness must report a program that does not parse.
       'verify/fixtures/harness/syntax-error.js',
     ],

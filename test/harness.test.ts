@@ -94,6 +94,15 @@ describe('the harness', () => {
     expect(verdict.failure, goldenText(verdict)).toBeUndefined();
   });
 
+  it('runs a .ts file with top-level await in a folder with no package.json', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-no-package-'));
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'echo.ts');
+    fs.copyFileSync(path.join(ROOT, 'verify', 'fixtures', '02-echo-server', 'valid', 'top-level-await.ts'), file);
+    const verdict = await verify(echo, file);
+    expect(verdict.failure, goldenText(verdict)).toBeUndefined();
+  });
+
   it('says so when the file does not exist', async () => {
     const verdict = await verify(echo, path.join(os.tmpdir(), 'no-such-file.ts'));
     expect(verdict.failure?.code).toBe('FILE_NOT_FOUND');
