@@ -83,7 +83,7 @@ export const lessons: readonly Lesson[] = [
     hints: [
       {
         text: "Listen for 'connection' on the server, then for 'message' on each socket it gives you. Reply on that same socket, at once, with the message exactly as it came.",
-        covers: ['ECHO_NO_REPLY', 'ECHO_SENT_TO_OTHERS', 'ECHO_WRONG_CONTENT', 'ECHO_OUT_OF_ORDER'],
+        covers: ['ECHO_NO_REPLY', 'ECHO_SENT_TO_OTHERS', 'ECHO_WRONG_CONTENT', 'ECHO_OUT_OF_ORDER', 'ECHO_SIZE_NOT_KEPT'],
       },
       "In ws 8 the 'message' handler receives (data, isBinary). data is always a Buffer, even for text.",
       {
