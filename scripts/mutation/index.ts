@@ -4,6 +4,7 @@
  *
  *   npm run mutation                 every lesson
  *   npm run mutation -- 03 05-heartbeat
+ *   npm run mutation -- --readme     every lesson, and the table written into README.md
  *
  * Prints a table (lesson, mutants, killed, survived, equivalent, score), the survivors with their code,
  * and one line: `mutation score: lowest N% (NN-slug), overall M%`. Exits 1 when a lesson is under 90%.
@@ -89,7 +90,9 @@ async function mutate(lesson: Lesson): Promise<Row> {
   return { slug: lesson.slug, mutants: results.length, killed, survived, equivalent, score: judged === 0 ? 100 : (100 * killed) / judged };
 }
 
-const chosen = pick(process.argv.slice(2));
+const args = process.argv.slice(2);
+const writeReadme = args.includes('--readme');
+const chosen = pick(args.filter((a) => a !== '--readme'));
 const rows: Row[] = [];
 for (const lesson of chosen) {
   console.log(`\n— ${lesson.slug}: mutating solutions/${lesson.slug}.ts`);
@@ -101,11 +104,22 @@ for (const lesson of chosen) {
   }
 }
 
-console.log('\n| lesson | mutants | killed | survived | equivalent | score |');
-console.log('|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.slug} | ${r.mutants} | ${r.killed} | ${r.survived.length} | ${r.equivalent} | ${r.score.toFixed(1)}% |`);
+const table = [
+  '| lesson | mutants | killed | survived | equivalent | score |',
+  '|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.slug} | ${r.mutants} | ${r.killed} | ${r.survived.length} | ${r.equivalent} | ${r.score.toFixed(1)}% |`),
+];
 const lowest = rows.reduce((a, b) => (b.score < a.score ? b : a));
 const killedAll = rows.reduce((n, r) => n + r.killed, 0);
 const judgedAll = rows.reduce((n, r) => n + r.killed + r.survived.length, 0);
-console.log(`mutation score: lowest ${Math.floor(lowest.score)}% (${lowest.slug}), overall ${Math.floor((100 * killedAll) / Math.max(judgedAll, 1))}%`);
+const summary = `mutation score: lowest ${Math.floor(lowest.score)}% (${lowest.slug}), overall ${Math.floor((100 * killedAll) / Math.max(judgedAll, 1))}%`;
+console.log(`\n${table.join('\n')}\n${summary}`);
+
+if (writeReadme) {
+  const readme = path.join(ROOT, 'README.md');
+  const text = fs.readFileSync(readme, 'utf8');
+  const block = ['<!-- mutation:start -->', ...table, '', `\`${summary}\``, '<!-- mutation:end -->'].join('\n');
+  fs.writeFileSync(readme, text.replace(/<!-- mutation:start -->[\s\S]*<!-- mutation:end -->/, block));
+  console.log('README.md: table written');
+}
 process.exit(rows.some((r) => r.score < FLOOR) ? 1 : 0);
