@@ -30,19 +30,25 @@ wss.on('connection', (socket) => {
   // Every handler is attached here, synchronously, before this function returns. A client may leave
   // a moment after it arrives: a 'close' handler attached later (after an await) would never run.
   socket.on('message', (data) => {
-    let message: { type?: unknown };
+    // Anything can arrive (lesson 03): text that is not JSON, JSON that is not an object (null, a
+    // number, an array), an object without a type. None of it may crash the server or reach anyone else.
+    let message: unknown;
     try {
-      message = JSON.parse(data.toString()) as { type?: unknown };
+      message = JSON.parse(data.toString());
     } catch {
       sendJson(socket, { type: 'error', message: 'messages must be JSON' });
       return;
     }
-    if (message.type === 'who') {
+    // JSON.parse('null') is null, and null.type would throw: ?. reads a type from whatever JSON gives.
+    const type = (message as { type?: unknown } | null)?.type;
+    if (type === 'who') {
       sendJson(socket, { type: 'presence', online: online.size });
-    } else if (message.type === 'quit') {
+    } else if (type === 'quit') {
       // close() starts the closing handshake: the client gets a close frame with a code and a reason,
       // answers it, and only then does 'close' fire below. terminate() would skip all of that.
       socket.close(1000, 'goodbye');
+    } else {
+      sendJson(socket, { type: 'error', message: 'expected {"type":"who"} or {"type":"quit"}' });
     }
   });
 

@@ -263,6 +263,16 @@ export class TestClient {
   }
 
   /**
+   * Writes bytes on the TCP connection exactly as given, past ws: for frames a correct client never
+   * sends (unmasked, reserved bits set). `shown` is the transcript line, as raw bytes cannot say what
+   * they are.
+   */
+  writeRaw(bytes: Buffer, shown: string): void {
+    this.out.line(`→ ${shown}`);
+    this.socket?.write(bytes);
+  }
+
+  /**
    * The next thing that arrives: a frame, or the close. Fails when nothing arrives in time, or when the
    * learner's program dies while waiting. `awaiting` says, in failure messages, what was expected.
    */

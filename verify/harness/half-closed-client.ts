@@ -20,6 +20,25 @@ const NORMAL_CLOSURE = 1000;
  * Resolves once the server's close frame has arrived, so the server's state is known, not guessed.
  */
 export async function leaveHalfClosed(v: Verification, name: string, server: RunningServer = v.servers[0]!): Promise<void> {
+  const client = await connectHalfClosable(v, name, server);
+  await client.leaveHalfClosed();
+}
+
+/** A raw client that is connected and open, and can later leave half-closed. */
+export interface HalfClosableClient {
+  /**
+   * Starts the closing handshake and never finishes it, as leaveHalfClosed() does. Frames the server
+   * sent while the client was open are read and skipped; resolves once the server's close frame arrived.
+   */
+  leaveHalfClosed(): Promise<void>;
+}
+
+/**
+ * Connects a raw client named `name` and leaves it open, reading (and discarding) whatever the server
+ * sends, until `leaveHalfClosed()` is called. A client that connects early and starts closing late
+ * sits where it joined in the server's set of clients: first, if it connected first.
+ */
+export async function connectHalfClosable(v: Verification, name: string, server: RunningServer = v.servers[0]!): Promise<HalfClosableClient> {
   const log = (text: string) => v.transcript.add({ kind: 'client', name }, text);
   log(`connecting to ${server.wsUrl}/`);
   // allowHalfOpen: when the server ends its side after the close frame, Node must not end ours for us.
@@ -72,17 +91,21 @@ export async function leaveHalfClosed(v: Verification, name: string, server: Run
   }
   log('connected (HTTP 101 Switching Protocols)');
 
-  log(`→ close ${describeCloseCode(NORMAL_CLOSURE)}`);
-  socket.write(maskedCloseFrame(NORMAL_CLOSURE));
+  return {
+    async leaveHalfClosed() {
+      log(`→ close ${describeCloseCode(NORMAL_CLOSURE)}`);
+      socket.write(maskedCloseFrame(NORMAL_CLOSURE));
 
-  // Frames the server sent before it saw the close are skipped; the close frame is what matters.
-  for (;;) {
-    const frame = await within('the server to answer the close frame', readFrame(reader));
-    if (frame.opcode !== OPCODE_CLOSE) continue;
-    const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
-    log(`← close ${describeCloseCode(code)}`);
-    return;
-  }
+      // Frames the server sent before it saw the close are skipped; the close frame is what matters.
+      for (;;) {
+        const frame = await within('the server to answer the close frame', readFrame(reader));
+        if (frame.opcode !== OPCODE_CLOSE) continue;
+        const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
+        log(`← close ${describeCloseCode(code)}`);
+        return;
+      }
+    },
+  };
 }
 
 /** A client's close frame: FIN + opcode 8, masked as RFC 6455 §5.3 requires of every client frame. */

@@ -38,6 +38,8 @@ export interface ProgramOptions {
   /** The prefix its output gets in the transcript. */
   name?: string;
   transcript: Transcript;
+  /** Lets `resources()` ask the program what keeps it alive (off unless a lesson needs it). */
+  probeResources?: boolean;
 }
 
 /** How the program ended. */
@@ -66,7 +68,18 @@ interface ListenCalledReport {
   requested: number | null;
 }
 
-type Report = ListenReport | SendNotOpenReport | ListenCalledReport;
+/** A report from the preload, on request: what keeps the program alive, and the warnings it raised. */
+export interface ResourcesReport {
+  type: 'resources';
+  /** Timers (setTimeout, setInterval) that keep the event loop alive: unref'd ones are not counted. */
+  timers: number;
+  /** Every resource keeping the program alive, by kind: 'Timeout', 'TCPSocketWrap', 'TCPServerWrap', … */
+  resources: string[];
+  /** The names of the process warnings raised so far, e.g. 'MaxListenersExceededWarning'. */
+  warnings: string[];
+}
+
+type Report = ListenReport | SendNotOpenReport | ListenCalledReport | ResourcesReport;
 
 /** Process groups still alive, so that even an abrupt exit of the verifier takes them down. */
 const liveGroups = new Set<number>();
@@ -94,6 +107,7 @@ export class LearnerProgram {
   private readonly listenWaiters: Array<() => void> = [];
   /** Ports the program asked listen() for, other than 0. */
   private readonly portsAsked: number[] = [];
+  private readonly resourceWaiters: Array<(report: ResourcesReport) => void> = [];
 
   constructor(private readonly options: ProgramOptions) {
     this.name = options.name ?? 'your server';
@@ -105,6 +119,7 @@ export class LearnerProgram {
         ...options.env,
         PORT: String(options.port),
         WSW_REPORT_FD: String(REPORT_FD),
+        ...(options.probeResources ? { WSW_PROBE: 'resources' } : {}),
         WSW_PACKAGES_FROM: pathToFileURL(path.join(ROOT, 'package.json')).href,
         // For CommonJS files, which do not go through the resolve hook.
         NODE_PATH: PACKAGES_DIR,
@@ -122,6 +137,10 @@ export class LearnerProgram {
         const report = JSON.parse(line) as Report;
         if (report.type === 'send-not-open') {
           this.sendsNotOpen.push(report);
+          return;
+        }
+        if (report.type === 'resources') {
+          for (const waiter of this.resourceWaiters.splice(0)) waiter(report);
           return;
         }
         if (report.type === 'listen-called') {
@@ -154,6 +173,11 @@ export class LearnerProgram {
         resolve(this.exitInfo);
       });
     });
+  }
+
+  /** Every port the program has listened on so far (PORT among them), in the order it began listening. */
+  get listeningPorts(): number[] {
+    return this.listens.map((r) => r.port);
   }
 
   /** The process id (also the process group id). */
@@ -249,6 +273,33 @@ export class LearnerProgram {
       hint: 'Read the error above, printed under [your server]: its first line says what went wrong, the stack says where.',
       details: errorExcerpt(this.stderrTail),
     });
+  }
+
+  /**
+   * Asks the program what keeps it alive right now and which warnings it has raised (SIGWINCH, answered
+   * by the preload). Only for a program started with `probeResources`; undefined when no answer comes
+   * within `timeoutMs`, or when the program has exited: then there is nothing to judge by.
+   */
+  async resources(timeoutMs: number): Promise<ResourcesReport | undefined> {
+    const pid = this.child.pid;
+    if (!this.options.probeResources || !pid || this.exitInfo) return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: ((report: ResourcesReport) => void) | undefined;
+    const answer = new Promise<ResourcesReport | undefined>((resolve) => {
+      waiter = resolve;
+      this.resourceWaiters.push(resolve);
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+    });
+    try {
+      process.kill(pid, 'SIGWINCH');
+    } catch {
+      // Already gone: the answer never comes, and the timeout says so.
+    }
+    const report = await Promise.race([answer, this.exited.then(() => undefined)]);
+    clearTimeout(timer);
+    const left = this.resourceWaiters.indexOf(waiter!);
+    if (left !== -1) this.resourceWaiters.splice(left, 1);
+    return report;
   }
 
   /**

@@ -28,6 +28,8 @@ export interface StartOptions {
   port?: number;
   /** True when the server speaks TLS: its URLs are then wss:// and https://. */
   tls?: boolean;
+  /** Lets the verifier ask the program what keeps it alive: `server.program.resources()`. */
+  probeResources?: boolean;
 }
 
 export interface ClientConnectOptions {
@@ -91,7 +93,7 @@ export class Verification {
       .join(' ');
     this.note(`Starting ${options.name ?? 'your server'}: ${shortPath(this.file)} with ${shownEnv}`);
     const startedAt = Date.now();
-    const program = new LearnerProgram({ file: this.file, port, env, name: options.name, transcript: this.transcript });
+    const program = new LearnerProgram({ file: this.file, port, env, name: options.name, transcript: this.transcript, probeResources: options.probeResources });
     this.defer(() => program.stop());
     const host = await program.waitUntilListening(this.timeouts.startMs);
     this.note(`${options.name ?? 'Your server'} is listening on ${urlHost(host)}:${port} (ready in ${Date.now() - startedAt} ms)`);

@@ -29,6 +29,9 @@ export const FAST_SOCKETIO: SocketIoOptions = {
 
 const PREVIEW_CHARS = 120;
 
+/** The namespace `flush()` knocks at: one no lesson uses. */
+const FLUSH_NAMESPACE = '/wsw-flush';
+
 /**
  * A real socket.io-client that writes into the transcript, under its own name, every event it emits
  * and receives, every acknowledgement, and every disconnect and reconnect; with expectations that fail
@@ -168,6 +171,50 @@ export class SocketIoTestClient {
       return await Promise.race([acked, this.ctx.programGone]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Waits until everything the server wrote to this client before it read this request has arrived,
+   * without running any handler of the learner's: on the same connection it asks to enter a namespace
+   * the lesson does not use, and waits for socket.io's answer (a refusal, or an entry where a program
+   * opens namespaces of its own). The server writes that answer after everything it wrote before, so
+   * once it is here, an event not in `pending` was not sent (unless a program waits on a timer before
+   * sending). Events this client emitted before are handled before the server reads anything else.
+   * Writes nothing into the transcript. Call it while connected.
+   */
+  async flush(options: ExpectOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? this.ctx.stepTimeoutMs;
+    const probe = this.socket.io.socket(FLUSH_NAMESPACE, { auth: {} });
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve, reject) => {
+      const done = () => {
+        probe.off('connect', done);
+        probe.off('connect_error', done);
+        resolve();
+      };
+      probe.on('connect', done);
+      probe.on('connect_error', done);
+      timer = setTimeout(() => {
+        probe.off('connect', done);
+        probe.off('connect_error', done);
+        reject(
+          new VerifyFailure({
+            code: options.timeoutCode ?? HarnessCodes.NO_REPLY,
+            expected: `socket.io to answer ${this.name}'s request for the namespace ${FLUSH_NAMESPACE} within ${timeoutMs} ms`,
+            actual: 'no answer: the server is not reading this connection',
+            hint: options.timeoutHint,
+          }),
+        );
+      }, timeoutMs);
+    });
+    if (!probe.active) probe.connect();
+    try {
+      await Promise.race([answered, this.ctx.programGone]);
+    } finally {
+      clearTimeout(timer);
+      // Entered (a program with namespaces of its own): leave again, or the manager keeps it open.
+      if (probe.connected) probe.disconnect();
     }
   }
 

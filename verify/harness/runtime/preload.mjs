@@ -1,9 +1,10 @@
 // Loaded into the learner's program (node --import) before their file, by the verifier and by `run`.
-// It does two things the learner never has to think about:
+// It does what the learner never has to think about:
 //  1. reports every port the program listens on, through a pipe on fd 3, so the verifier knows at once
 //     when the server is up, or that it listened on the wrong port;
 //  2. reports ws sends on sockets that are no longer open (lesson 03 asks about those);
-//  3. lets the program import the workshop's packages (ws, socket.io, ioredis) from any folder.
+//  3. when asked to, answers a probe of its timers and warnings (see answerResourceProbes);
+//  4. lets the program import the workshop's packages (ws, socket.io, ioredis) from any folder.
 // Plain JavaScript on purpose: it runs before anything else and must not depend on a compiler.
 import net from 'node:net';
 import fs from 'node:fs';
@@ -21,6 +22,7 @@ if (Number.isInteger(reportFd) && reportFd > 2) {
     }
   };
   watchSendsOnClosedSockets(report);
+  if (process.env.WSW_PROBE === 'resources') answerResourceProbes(report);
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function patchedListen(...args) {
     const requested = requestedPort(args);
@@ -53,6 +55,22 @@ function watchSendsOnClosedSockets(report) {
     if (this.readyState !== WebSocket.OPEN) report({ type: 'send-not-open', readyState: this.readyState });
     return send.apply(this, args);
   };
+}
+
+/**
+ * Opt-in (the verifier sets WSW_PROBE=resources): on SIGWINCH, which a Node program ignores unless it
+ * listens for it, reports what keeps the program alive (its timers, sockets, servers) and the names of
+ * the warnings it has raised, so a verifier can see timers or listeners that outlived their
+ * connections. Node still prints every warning as usual; the signal's handle keeps nothing alive.
+ */
+function answerResourceProbes(report) {
+  delete process.env.WSW_PROBE;
+  const warnings = [];
+  process.on('warning', (warning) => warnings.push(warning.name));
+  process.on('SIGWINCH', () => {
+    const resources = process.getActiveResourcesInfo();
+    report({ type: 'resources', timers: resources.filter((r) => r === 'Timeout').length, resources, warnings: [...warnings] });
+  });
 }
 
 /** The port a listen() call asked for, or null for a pipe or an unknown shape. */
