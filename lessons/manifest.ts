@@ -56,20 +56,28 @@ export const lessons: readonly Lesson[] = [
     summary: 'One server, one port: answer an HTTP request, then push to a WebSocket without being asked.',
     hints: [
       {
-        text: 'Answer GET /time in the handler you give to http.createServer, and finish with res.end(body): an HTTP answer is not complete until it ends, and the client waits for the rest.',
-        covers: ['HTTP_TIME_NOT_FOUND', 'HTTP_TIME_NEVER_ENDS', 'HTTP_TIME_EMPTY_BODY'],
+        text: "Answer GET /time in the handler you give to http.createServer: check both req.method === 'GET' and req.url === '/time', and answer everything else 404. Finish every answer with res.end(body): an HTTP answer is not complete until it ends, and the client waits for the rest.",
+        covers: ['HTTP_TIME_NOT_FOUND', 'HTTP_TIME_BAD_STATUS', 'HTTP_TIME_NEVER_ENDS', 'HTTP_TIME_EMPTY_BODY', 'HTTP_OTHER_NOT_404', 'HTTP_OTHER_NEVER_ENDS'],
+      },
+      {
+        text: "The body of GET /time is JSON text, and its head says so: Content-Type application/json. JSON.stringify turns an object into that text, and new Date().toISOString(), called for each request, gives the time in the form asked for.",
+        covers: ['HTTP_TIME_NOT_JSON', 'HTTP_TIME_WRONG_TIME', 'HTTP_TIME_WRONG_CONTENT_TYPE'],
       },
       {
         text: 'Give that same server to ws, new WebSocketServer({ server }), instead of a { port } of its own. Upgrade requests on PORT then reach ws; every other request still reaches your handler.',
-        covers: ['HTTP_TIME_UPGRADE_REQUIRED', 'HTTP_UPGRADE_NOT_HANDLED', 'HTTP_HANDSHAKE_BAD_HEADERS', 'HTTP_HANDSHAKE_BAD_ACCEPT'],
+        covers: ['HTTP_TIME_UPGRADE_REQUIRED', 'HTTP_UPGRADE_NOT_HANDLED', 'HTTP_EXTRA_PORT', 'HTTP_HANDSHAKE_BAD_HEADERS', 'HTTP_HANDSHAKE_BAD_ACCEPT'],
       },
       {
         text: "The server may speak first: in wss.on('connection', …) start a setInterval that sends on that socket. Do not wait for the client to say anything.",
         covers: ['HTTP_WS_NO_PUSH', 'HTTP_WS_WAITS_TO_BE_ASKED', 'HTTP_WS_STOPPED_PUSHING'],
       },
       {
-        text: "Take the period from Number(process.env.TICK_MS), and clearInterval in the socket's 'close' handler, or the timer keeps firing for a client that left.",
-        covers: ['HTTP_WS_TICK_TOO_SLOW', 'HTTP_WS_TICK_TOO_FAST', 'HTTP_WS_TIMER_LEAK'],
+        text: "Give each connection its own count: let tick = 0 inside wss.on('connection', …), and send JSON.stringify({ tick: ++tick }) as a string, so the first message to every client says 1.",
+        covers: ['HTTP_WS_TICK_NOT_JSON', 'HTTP_WS_TICK_MISSING', 'HTTP_WS_TICK_WRONG_COUNT'],
+      },
+      {
+        text: "Take the period from Number(process.env.TICK_MS), never a number of your own. Keep the timer in a const inside wss.on('connection', …) and clearInterval it in that socket's 'close' handler, or it keeps firing for a client that left.",
+        covers: ['HTTP_WS_TICK_TOO_SLOW', 'HTTP_WS_TICK_TOO_FAST', 'HTTP_WS_TICK_MS_IGNORED', 'HTTP_WS_TIMER_LEAK', 'HTTP_WS_STOPPED_ANOTHER_CLIENT'],
       },
     ],
     env: { TICK_MS: '100' },
@@ -101,14 +109,14 @@ export const lessons: readonly Lesson[] = [
     hints: [
       {
         text: 'ws does not broadcast for you. wss.clients is the set of every connected socket: in the sender\'s \'message\' handler, loop over it and send to each one but the sender.',
-        covers: ['BROADCAST_NOT_RELAYED', 'BROADCAST_ECHOED_TO_SENDER'],
+        covers: ['BROADCAST_NOT_RELAYED', 'BROADCAST_RELAYED_TWICE', 'BROADCAST_ECHOED_TO_SENDER'],
       },
       {
-        text: 'Send a new object, not the text as it came: build { type: "chat", sender, message } from the parsed message and send it with JSON.stringify. No username? The sender is "Anonymous".',
-        covers: ['BROADCAST_RAW_FORWARD', 'BROADCAST_WRONG_SHAPE', 'BROADCAST_NO_DEFAULT_USERNAME'],
+        text: 'Send a new object, not the text as it came: build { type: "chat", sender, message } from the parsed message, those three fields and no others, and send it with JSON.stringify. Copy username and message as they are, untrimmed. No username, or ""? The sender is "Anonymous".',
+        covers: ['BROADCAST_RAW_FORWARD', 'BROADCAST_WRONG_SHAPE', 'BROADCAST_EXTRA_FIELDS', 'BROADCAST_CONTENT_NOT_KEPT', 'BROADCAST_NO_DEFAULT_USERNAME'],
       },
       {
-        text: 'Anything can arrive. Put JSON.parse in try/catch, then check the shape (an object, type "chat", message a string) before using it; when something is wrong, reply { type: "error", message } to that socket alone.',
+        text: 'Anything can arrive. Put JSON.parse in try/catch, then check the shape (an object, type "chat", message a string, username a string if it is there) before using it; when something is wrong, reply { type: "error", message } to that socket alone, and keep it open.',
         covers: ['BROADCAST_CRASHED_ON_INVALID_JSON', 'BROADCAST_CRASHED_ON_BAD_SHAPE', 'BROADCAST_NO_ERROR_REPLY', 'BROADCAST_ERROR_WRONG_SHAPE', 'BROADCAST_CLOSED_ON_BAD_INPUT', 'BROADCAST_BAD_INPUT_REACHED_OTHERS'],
       },
       {
@@ -125,12 +133,21 @@ export const lessons: readonly Lesson[] = [
     summary: 'Join, leave, close codes, and a presence count that is always exact.',
     hints: [
       {
-        text: "Keep one Map from socket to id. In 'connection': add the socket, welcome it, then tell every other socket in the Map that it joined. The Map's size is the count.",
-        covers: ['LIFECYCLE_NO_WELCOME', 'LIFECYCLE_NO_JOIN', 'LIFECYCLE_JOIN_TO_NEWCOMER', 'LIFECYCLE_WRONG_COUNT'],
+        text: "Keep one Map from socket to id. In 'connection': add the socket, welcome it (it alone), then tell every other socket in the Map that it joined. The Map's size is the count, and the answer to who, sent on the socket that asked.",
+        covers: [
+          'LIFECYCLE_NO_WELCOME',
+          'LIFECYCLE_WELCOME_TO_OTHERS',
+          'LIFECYCLE_NO_JOIN',
+          'LIFECYCLE_JOIN_TO_NEWCOMER',
+          'LIFECYCLE_JOIN_TWICE',
+          'LIFECYCLE_WRONG_COUNT',
+          'LIFECYCLE_NO_PRESENCE',
+          'LIFECYCLE_PRESENCE_TO_OTHERS',
+        ],
       },
       {
-        text: "'close' fires once for every connection, however it ends: a quit, the client closing, or a dropped connection (code 1006). Delete the socket there and announce the leave there, and nowhere else.",
-        covers: ['LIFECYCLE_NO_LEAVE', 'LIFECYCLE_NO_LEAVE_ON_DROP', 'LIFECYCLE_PRESENCE_LEAK'],
+        text: "'close' fires once for every connection, however it ends: a quit, the client closing, or a dropped connection (code 1006). Delete the socket there and announce the leave there, and nowhere else. Undo there, too, whatever you set up for that socket: a listener on something shared, a timer.",
+        covers: ['LIFECYCLE_NO_LEAVE', 'LIFECYCLE_NO_LEAVE_ON_DROP', 'LIFECYCLE_PRESENCE_LEAK', 'LIFECYCLE_LEAVE_TWICE', 'LIFECYCLE_LISTENER_LEAK', 'LIFECYCLE_TIMER_LEAK'],
       },
       {
         text: 'For {"type":"quit"}, call socket.close(1000, "goodbye"): a close frame with a code and a reason. terminate() would drop the connection without telling the client why.',
@@ -139,6 +156,10 @@ export const lessons: readonly Lesson[] = [
       {
         text: "Add socket.on('error', …) in 'connection', even if it only logs: an 'error' event with no listener is thrown, and one broken frame takes the whole server down.",
         covers: ['LIFECYCLE_CRASHED_ON_ERROR'],
+      },
+      {
+        text: "Anything can arrive. Put JSON.parse in try/catch, and check that what it gives is an object with a type you know before you read it: JSON.parse('null') is null. Ignore the rest, or answer it with an error on that socket alone; never close the connection over it.",
+        covers: ['LIFECYCLE_CRASHED_ON_BAD_INPUT', 'LIFECYCLE_CLOSED_ON_BAD_INPUT', 'LIFECYCLE_BAD_INPUT_REACHED_OTHERS', 'LIFECYCLE_BAD_INPUT_NOT_IGNORED'],
       },
     ],
     // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
@@ -229,20 +250,42 @@ export const lessons: readonly Lesson[] = [
     summary: 'The chat again with socket.io: rooms, acknowledgements, and clients that come back with what they missed.',
     hints: [
       {
-        text: "socket.io hands you events, not frames: socket.on('join', (room, ack) => …) receives what the client emitted, already parsed. The client's callback comes last: call it, ack({ ok: true }), to acknowledge.",
-        covers: ['SOCKETIO_JOIN_NOT_ACKED', 'SOCKETIO_CHAT_NOT_ACKED', 'SOCKETIO_BAD_ACK'],
+        text: "socket.io hands you events, not frames: socket.on('join', (room, ack) => …) receives what the client emitted, already parsed. The client's callback comes last: call it with exactly one object, ack({ ok: true }), to acknowledge.",
+        covers: ['SOCKETIO_JOIN_NOT_ACKED', 'SOCKETIO_CHAT_NOT_ACKED', 'SOCKETIO_BAD_ACK', 'SOCKETIO_BAD_JOIN_ACK'],
       },
       {
-        text: 'A room is a name socket.io keeps for you: socket.join(room) puts a socket in it, and socket.to(room).emit(…) reaches everyone in it but that socket. Remember the room in socket.data.room for the chats that follow.',
-        covers: ['SOCKETIO_NOT_DELIVERED', 'SOCKETIO_ECHOED_TO_SENDER', 'SOCKETIO_LEAKED_TO_OTHER_ROOM'],
+        text: 'A room is a name socket.io keeps for you: socket.join(room) puts a socket in it, socket.leave(room) takes it out, and socket.to(room).emit(…) reaches everyone in it but that socket. One room at a time: leave the previous one (unless it is the same), and remember the new one in socket.data.room.',
+        covers: [
+          'SOCKETIO_NOT_DELIVERED',
+          'SOCKETIO_ECHOED_TO_SENDER',
+          'SOCKETIO_LEAKED_TO_OTHER_ROOM',
+          'SOCKETIO_OLD_ROOM_KEPT',
+          'SOCKETIO_LEFT_ON_REJOIN',
+        ],
       },
       {
-        text: 'The username travels in the handshake, as socket.handshake.auth.username. Check what arrives before using it: a payload without a string message, or a chat emitted without a callback.',
-        covers: ['SOCKETIO_WRONG_RELAY', 'SOCKETIO_INVALID_NOT_REFUSED', 'SOCKETIO_CRASHED_WITHOUT_ACK'],
+        text: 'The username travels in the handshake, as socket.handshake.auth.username, and a relay is built from two things only: { sender: username, message }. Two clients may share a username: tell sockets apart by the socket, never by the name.',
+        covers: ['SOCKETIO_WRONG_RELAY', 'SOCKETIO_WRONG_SENDER', 'SOCKETIO_SAME_NAME_CONFUSED'],
       },
       {
-        text: 'Recovery is an option of the Server: connectionStateRecovery, with a maxDisconnectionDuration in milliseconds. It restores rooms and socket.data, not the variables of your connection handler.',
-        covers: ['SOCKETIO_NOT_RECOVERED', 'SOCKETIO_STATE_LOST_ON_RECOVERY'],
+        text: 'Check what arrives before using it, as in lesson 03: a chat needs typeof payload?.message === "string" (any string, even ""), a room may be anything, a username may be missing, a client may chat before joining. Refuse in the ack, before relaying anything.',
+        covers: [
+          'SOCKETIO_INVALID_NOT_REFUSED',
+          'SOCKETIO_INVALID_DELIVERED',
+          'SOCKETIO_INVALID_CRASHED',
+          'SOCKETIO_REFUSED_STRING',
+          'SOCKETIO_BAD_ROOM_CRASHED',
+          'SOCKETIO_NO_USERNAME_CRASHED',
+          'SOCKETIO_ROOMLESS_CHAT_CRASHED',
+        ],
+      },
+      {
+        text: 'A client may emit without a callback, or with something else in its place. Do the work all the same, and answer only if (typeof ack === "function"), on every path.',
+        covers: ['SOCKETIO_CRASHED_WITHOUT_ACK', 'SOCKETIO_IGNORED_WITHOUT_ACK'],
+      },
+      {
+        text: 'Recovery is an option of the Server: connectionStateRecovery, with a maxDisconnectionDuration in milliseconds. It replays what was sent to a room, and restores rooms and socket.data, not the variables of your connection handler.',
+        covers: ['SOCKETIO_NO_RECONNECT', 'SOCKETIO_NOT_RECOVERED', 'SOCKETIO_NOT_REPLAYED', 'SOCKETIO_REPLAY_NOT_EXACT', 'SOCKETIO_STATE_LOST_ON_RECOVERY'],
       },
     ],
     // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.

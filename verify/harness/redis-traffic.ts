@@ -43,11 +43,15 @@ export class RedisTraffic {
     /** When false, only commands on `channel` are kept (the Redis is shared with other runs). */
     private readonly allChannels: boolean,
     private readonly live: boolean,
+    private readonly decode = false,
   ) {}
 
-  /** Starts watching `channel` on `redis`. Resolves once the watch is in place. */
-  static async watch(v: Verification, redis: RedisForVerification, channel: string, options: { live?: boolean } = {}): Promise<RedisTraffic> {
-    const traffic = new RedisTraffic(v, channel, redis.source === 'started', options.live ?? false);
+  /**
+   * Starts watching `channel` on `redis`. Resolves once the watch is in place. With `decode`, channels
+   * and payloads are kept as the text that was sent (see fromMonitorRepr), not as MONITOR prints them.
+   */
+  static async watch(v: Verification, redis: RedisForVerification, channel: string, options: { live?: boolean; decode?: boolean } = {}): Promise<RedisTraffic> {
+    const traffic = new RedisTraffic(v, channel, redis.source === 'started', options.live ?? false, options.decode ?? false);
     const connection = redis.connect();
     try {
       const monitor: Redis = await connection.monitor();
@@ -65,7 +69,8 @@ export class RedisTraffic {
     return traffic;
   }
 
-  private seen(args: string[], source: string): void {
+  private seen(raw: string[], source: string): void {
+    const args = this.decode ? raw.map(fromMonitorRepr) : raw;
     const name = args[0]?.toUpperCase() ?? '';
     if (!PUBSUB_COMMANDS.has(name)) return;
     if (name === 'PUBLISH') this.add({ name, channel: args[1] ?? '', payload: args[2] ?? '', from: source });
@@ -141,4 +146,34 @@ export class RedisTraffic {
     }
     this.shown = this.commands.length;
   }
+}
+
+/**
+ * The text an argument of a MONITOR line stands for. MONITOR prints each argument as Redis quotes it:
+ * `\\` for a backslash, `\n`, `\r`, `\t`, `\a`, `\b`, and `\xHH` for every other byte that is not
+ * printable ASCII (so `é` arrives as `\xc3\xa9`); ioredis has already turned `\"` back into `"`.
+ * The bytes are read back, and decoded as UTF-8.
+ */
+export function fromMonitorRepr(arg: string): string {
+  if (!arg.includes('\\')) return arg;
+  const bytes: number[] = [];
+  const simple: Record<string, number> = { '\\': 0x5c, '"': 0x22, n: 0x0a, r: 0x0d, t: 0x09, a: 0x07, b: 0x08 };
+  for (let i = 0; i < arg.length; i++) {
+    const c = arg.charCodeAt(i);
+    if (c !== 0x5c || i + 1 === arg.length) {
+      bytes.push(...Buffer.from(arg[i]!, 'utf8'));
+      continue;
+    }
+    const next = arg[i + 1]!;
+    if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(arg.slice(i + 2, i + 4))) {
+      bytes.push(parseInt(arg.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else if (next in simple) {
+      bytes.push(simple[next]!);
+      i += 1;
+    } else {
+      bytes.push(c);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
 }
