@@ -517,7 +517,7 @@ function checkOnePort(v: Verification, server: RunningServer): void {
  * Ticks due `elapsedMs` after a client opened, and the range R8 accepts (problem.md gives the same
  * numbers): at least half the ticks due once the grace has passed, at most two more than due.
  */
-export function paceRange(elapsedMs: number, tickMs: number): { due: number; min: number; max: number } {
+function paceRange(elapsedMs: number, tickMs: number): { due: number; min: number; max: number } {
   const due = Math.floor(elapsedMs / tickMs);
   return { due, min: Math.max(0, Math.floor((elapsedMs - PACE_GRACE_MS) / (2 * tickMs))), max: due + 2 };
 }

@@ -43,7 +43,7 @@ export const Codes = {
 /** The behaviour, as problem.md numbers it. */
 export const rules = defineRules({
   R1: { text: 'Listen on the port in `process.env.PORT`.', codes: [HarnessCodes.WRONG_PORT, HarnessCodes.NEVER_LISTENED] },
-  R2: { text: 'Relay each chat message to **every other client whose readyState is OPEN**.', codes: [Codes.NOT_RELAYED, Codes.RELAYED_TWICE] },
+  R2: { text: 'Relay each chat message, once, to **every other client whose readyState is OPEN**.', codes: [Codes.NOT_RELAYED, Codes.RELAYED_TWICE] },
   R3: { text: 'Send nothing back to the sender: it knows what it said.', codes: [Codes.ECHOED_TO_SENDER] },
   R4: { text: 'Never call `send()` on a socket that is not `OPEN`: skip a client that is closing, or gone.', codes: [Codes.SENT_TO_CLOSING_SOCKET] },
   R5: {
@@ -147,7 +147,7 @@ export default (async (v) => {
   const carol = await room.join('carol');
   let alice2!: TestClient;
 
-  await v.step('relays a chat message to every other client', ['R2', 'R5'], async () => {
+  await v.step('relays a chat message to every other client, and not back to its sender', ['R2', 'R3', 'R5'], async () => {
     // Written with spaces, as problem.md shows it: a message forwarded as it came is then told apart
     // from a relay rebuilt with the wrong field names.
     const hello = { type: 'chat', username: 'alice', message: 'hello, room' };
@@ -196,7 +196,9 @@ export default (async (v) => {
     };
     // Accents, a 4-byte emoji, a CJK character, and spaces at both ends: nothing may be trimmed or re-encoded.
     // Over 64 KiB, a frame's length takes 8 bytes: code that assumes small messages shows here.
-    for (const message of ['  café — naïve  ', 'snow ☃ and 🎉 party', '\t漢字\n', '', 'ß'.repeat(50 * 1024) + ' end']) {
+    // Markup and a decomposed é (e + U+0301) too: no escaping, no normalising.
+    const kinds = ['  café — naïve  ', 'snow ☃ and 🎉 party', '\t漢字\n', '<b>bold</b> & "cafe\u0301"', '', 'ß'.repeat(50 * 1024) + ' end'];
+    for (const message of kinds) {
       await room.say(alice, [room.chat(alice, message)], keep);
     }
     await room.say(bob, [{ raw: JSON.stringify({ type: 'chat', username: '  Bób 🐢  ', message: 'a name with spaces' }), message: 'a name with spaces', sender: '  Bób 🐢  ' }], keep);
@@ -250,7 +252,7 @@ export default (async (v) => {
     erin.close(1000, 'bye');
     await erin.expectClose('the server to answer erin\'s close frame');
     room.leave(erin);
-    await dave.leaveHalfClosed();
+    room.expectHeardEverything('dave', await dave.leaveHalfClosed());
     const frank: HalfClosableClient = await connectHalfClosable(v, 'frank');
     await frank.leaveHalfClosed();
     v.note('dave and frank keep their TCP connections open: on your server their sockets are CLOSING (readyState 2), and still in wss.clients, dave first and frank last; erin has gone');
@@ -259,12 +261,11 @@ export default (async (v) => {
     v.note('gina joined after frank: now a closing socket is first and another in the middle');
     await room.say(gina, [room.chat(gina, 'hello from gina')], closing);
     await expectNoSendOnClosingSocket(v);
-    // The window above is long past the relays: an echo to gina would be here by now.
-    await gina.expectSilence(0, {
-      code: Codes.ECHOED_TO_SENDER,
-      expected: 'nothing for gina, who sent the message',
-      hint: 'The sender already has its own message. In the broadcast loop, skip the socket the message came from: if (client !== socket && …).',
-    });
+  });
+
+  await v.step('sends nothing more: no client has anything left to read', ['R2', 'R3', 'R5'], async () => {
+    // The window above is long past the last relays: anything more would be here by now.
+    room.expectNothingMore();
   });
 }) satisfies LessonVerifier;
 
@@ -309,6 +310,8 @@ class ChatRoom {
   private readonly said = new Map<string, { raw: string; by: string }>();
   /** Each relay a client has received so far, by message, to tell a repeat from anything else. */
   private readonly heard = new Map<TestClient, Set<string>>();
+  /** Every chat relayed so far, in the order sent. */
+  private readonly relays: Chat[] = [];
   private readonly badTexts: string[] = [];
   private readonly badMessages: string[] = [];
   /** Clients that have sent a bad message: if their connection ends, that is what ended it. */
@@ -354,6 +357,58 @@ class ChatRoom {
     for (const listener of this.members.filter((c) => c !== from)) {
       for (const chat of chats) await this.expectRelay(from, listener, chat, burst, timeout);
     }
+    this.relays.push(...chats);
+    // Sent in the same loop as the relays just read: an echo to the sender is most likely here already.
+    await from.expectSilence(0, { code: Codes.ECHOED_TO_SENDER, expected: `nothing back for ${from.name}, who sent it`, hint: ECHO_HINT });
+  }
+
+  /**
+   * Checks what a raw client that only listened (and could not be read along the way) received: every
+   * relay sent while it was open, in order, and nothing else.
+   */
+  expectHeardEverything(name: string, frames: Frame[]): void {
+    const got = frames.map((f) => asObject(parseJson(f.data.toString('utf8'))));
+    for (const [i, want] of this.relays.entries()) {
+      const relay = got[i];
+      if (relay?.type === 'chat' && relay.sender === want.sender && relay.message === want.message) continue;
+      throw this.v.fail({
+        code: Codes.NOT_RELAYED,
+        expected: `${name}, the first to connect, to have received all ${this.relays.length} relays sent while he was open, the ${ordinal(i + 1)} being ${previewText(relayText(want))}`,
+        actual: frames[i] ? `${describeFrame(frames[i])} in its place (${frames.length} frames in all)` : `only ${frames.length} frames`,
+        hint: 'Every OPEN client gets each relay, the first in wss.clients as much as the others: go through all of them (for … of wss.clients), skipping only the sender and sockets that are not OPEN.',
+      });
+    }
+    if (frames.length > this.relays.length) {
+      throw this.v.fail({
+        code: Codes.WRONG_SHAPE,
+        expected: `${name} to have received the ${this.relays.length} relays and nothing else`,
+        actual: `${frames.length - this.relays.length} more: ${describeFrame(frames[this.relays.length]!)}…`,
+        hint: 'Relays and errors are all your server sends: no welcome, no notices, no copies.',
+      });
+    }
+  }
+
+  /** Fails if any client has a frame it has not read: everything that was due has been read already. */
+  expectNothingMore(): void {
+    for (const client of this.members) {
+      const frame = client.pending[0];
+      if (!frame) continue;
+      const message = asObject(parseJson(frame.data.toString('utf8')))?.message;
+      const own = typeof message === 'string' && this.said.get(message)?.by === client.name;
+      const again = typeof message === 'string' && this.heard.get(client)!.has(message);
+      client.releaseUnread();
+      throw this.v.fail({
+        code: own ? Codes.ECHOED_TO_SENDER : again ? Codes.RELAYED_TWICE : Codes.WRONG_SHAPE,
+        expected: `nothing more for ${client.name}: every relay due has arrived`,
+        actual: describeFrame(frame) + (own ? `: ${client.name}'s own message` : again ? `: ${client.name} had already received that message` : ''),
+        hint: own
+          ? ECHO_HINT
+          : again
+            ? 'Each message goes to each client once: a socket that sits twice in your list of clients, or a handler attached twice, sends it again.'
+            : 'Relays and errors are all your server sends: no welcome, no notices, no acknowledgements.',
+      });
+    }
+    this.v.note('✓ nothing left unread: no echo, no copy, nothing but relays and errors');
   }
 
   /** `from` sends a message that is not a valid chat message, and must get an error back and stay connected. */
@@ -387,7 +442,7 @@ class ChatRoom {
       return this.v.fail({
         code: Codes.CLOSED_ON_BAD_INPUT,
         expected: error.expected ?? `${listener.name} to receive the relay`,
-        actual: `${closed.name}'s connection had closed (${closed.closed ? `code ${closed.closed.code}` : 'dropped'}) after the bad messages it sent`,
+        actual: `${closed.name}'s connection had closed (${closed.closed?.clean ? `close frame, code ${closed.closed.code}` : 'dropped without a close frame, 1006'}) after the bad messages it sent`,
         hint: 'A bad message is no reason to hang up: the client may have a typo, not bad intentions. Reply with {"type":"error","message":"…"} and keep the connection open.',
       });
     }
@@ -499,10 +554,11 @@ class ChatRoom {
     } catch (error) {
       if (!(error instanceof VerifyFailure)) throw error;
       if (error.code === HarnessCodes.CONNECTION_CLOSED) {
+        const how = client.closed?.clean ? `a close frame, code ${client.closed.code}` : 'the connection dropped without a close frame (1006)';
         throw this.v.fail({
           code: Codes.CLOSED_ON_BAD_INPUT,
           expected,
-          actual: error.actual,
+          actual: `${how}: your server closed ${client.name}'s connection instead of answering`,
           hint: 'A bad message is no reason to hang up: the client may have a typo, not bad intentions. Reply with {"type":"error","message":"…"} and keep the connection open.',
         });
       }
@@ -591,6 +647,11 @@ async function expectNoSendOnClosingSocket(v: Verification): Promise<void> {
     });
   }
   v.note('✓ no send() on a socket that was not OPEN');
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 10 === 1 && n % 100 !== 11 ? 'st' : n % 10 === 2 && n % 100 !== 12 ? 'nd' : n % 10 === 3 && n % 100 !== 13 ? 'rd' : 'th';
+  return `${n}${suffix}`;
 }
 
 function relayText(chat: Chat): string {

@@ -671,7 +671,7 @@ class Room {
   /** Nothing came in time: for a leave, ask who to tell a client still counted from a missing notice. */
   private async nothingCame(client: TestClient, want: Want, waited: VerifyFailure, way?: Way): Promise<VerifyFailure> {
     if (this.context === 'early') {
-      const diagnosis = want.type === 'leave' ? await this.stillCounted(client, want.online) : undefined;
+      const diagnosis = want.type === 'leave' ? await this.stillCounted(client) : undefined;
       return this.v.fail({
         code: Codes.PRESENCE_DRIFT,
         expected: waited.expected,
@@ -691,7 +691,7 @@ class Room {
       case 'presence':
         return timeout(Codes.NO_PRESENCE, PRESENCE_HINT);
       case 'leave': {
-        const online = await this.stillCounted(client, want.online);
+        const online = await this.stillCounted(client);
         if (typeof online === 'number' && online > want.online) {
           return this.v.fail({
             code: Codes.PRESENCE_LEAK,
@@ -711,7 +711,7 @@ class Room {
   }
 
   /** Asks who on `client` and returns the count it says (passing over a repeated leave), or undefined. */
-  private async stillCounted(client: TestClient, _online: number): Promise<unknown> {
+  private async stillCounted(client: TestClient): Promise<unknown> {
     this.allowanceOf(client).asked++;
     client.sendJson({ type: 'who' });
     for (;;) {

@@ -1,134 +1,235 @@
 /**
- * Lesson 05 — heartbeat. The story: alice, whose client answers every ping, connects and gets pinged;
- * mallory, whose client never answers, connects and is terminated within a few rounds; alice is still
- * there ten rounds later, pinged at the pace asked for; she leaves, and the server stops on SIGTERM.
+ * Lesson 05 — heartbeat. The story: alice, whose client answers every ping, connects alone and is
+ * pinged once a round, at the pace asked for; she leaves, and the server has nobody for a moment.
+ * Then a client that answers nothing connects three times over: first in the round (before bob and
+ * carol), in the middle (between them and dave) and last. Each time it must be pinged once, then
+ * terminated the next round, without a close frame, while every other client gets its ping in that
+ * same round. eve sends what a client may send, a broken frame last, and the rounds go on. bob, carol
+ * and dave, who answer everything, stay through every round, one ping each per round, all in the same
+ * round. Last, SIGTERM: the server stops listening, and once its clients have left, the process ends.
  */
 import { EventLoopPauses, afterPendingIo } from './harness/event-loop-pauses.ts';
+import { canConnect } from './harness/ports.ts';
 import {
+  HarnessCodes,
+  VerifyFailure,
+  defineRules,
   describeCloseCode,
-  TestClient,
   type CloseEvent,
   type LessonVerifier,
+  type TestClient,
   type Verification,
-  type VerifyFailure,
 } from './harness/index.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
   NO_PING: 'HEARTBEAT_NO_PING',
   WRONG_RATE: 'HEARTBEAT_WRONG_RATE',
+  CLIENT_SKIPPED: 'HEARTBEAT_CLIENT_SKIPPED',
+  NEVER_TERMINATED: 'HEARTBEAT_NEVER_TERMINATED',
+  TERMINATED_LATE: 'HEARTBEAT_TERMINATED_LATE',
+  CLOSED_NOT_TERMINATED: 'HEARTBEAT_CLOSED_NOT_TERMINATED',
+  TERMINATED_WITHOUT_PING: 'HEARTBEAT_TERMINATED_WITHOUT_PING',
   DROPPED_HEALTHY: 'HEARTBEAT_DROPPED_HEALTHY',
   PONG_IGNORED: 'HEARTBEAT_PONG_IGNORED',
-  NEVER_TERMINATED: 'HEARTBEAT_NEVER_TERMINATED',
-  TERMINATED_WITHOUT_PING: 'HEARTBEAT_TERMINATED_WITHOUT_PING',
-  CLOSED_NOT_TERMINATED: 'HEARTBEAT_CLOSED_NOT_TERMINATED',
+  INTERVAL_PER_CONNECTION: 'HEARTBEAT_INTERVAL_PER_CONNECTION',
   INTERVAL_NOT_CLEARED: 'HEARTBEAT_INTERVAL_NOT_CLEARED',
+  SIGTERM_NOT_HANDLED: 'HEARTBEAT_SIGTERM_NOT_HANDLED',
+  SERVER_NOT_CLOSED: 'HEARTBEAT_SERVER_NOT_CLOSED',
+  CRASHED_ON_BAD_INPUT: 'HEARTBEAT_CRASHED_ON_BAD_INPUT',
+  ROUNDS_STOPPED: 'HEARTBEAT_ROUNDS_STOPPED',
 } as const;
+
+/** The behaviour, as problem.md numbers it. */
+export const rules = defineRules({
+  R1: { text: 'Listen on the port in `process.env.PORT`.', codes: [HarnessCodes.WRONG_PORT, HarnessCodes.NEVER_LISTENED] },
+  R2: {
+    text: 'Every `HEARTBEAT_INTERVAL_MS` milliseconds, run one round over `wss.clients`: each connected client gets one ping per round, no more, no fewer.',
+    codes: [Codes.NO_PING, Codes.WRONG_RATE, Codes.CLIENT_SKIPPED],
+  },
+  R3: { text: "A client that has not answered the previous round's ping is terminated in this round.", codes: [Codes.NEVER_TERMINATED, Codes.TERMINATED_LATE] },
+  R4: { text: 'It is ended with `terminate()`, not `close()`.', codes: [Codes.CLOSED_NOT_TERMINATED] },
+  R5: {
+    text: 'Every other client is marked as not alive and sent `ping()`: no client is terminated before it has had a whole round to answer a ping.',
+    codes: [Codes.TERMINATED_WITHOUT_PING, Codes.DROPPED_HEALTHY],
+  },
+  R6: { text: 'A client that answers every ping with a pong is never dropped, however long it stays.', codes: [Codes.PONG_IGNORED] },
+  R7: { text: 'Use **one** interval for the whole server: every client is pinged in the same round.', codes: [Codes.INTERVAL_PER_CONNECTION] },
+  R8: { text: "Clear the interval when the server closes (`wss.on('close', ...)`).", codes: [Codes.INTERVAL_NOT_CLEARED] },
+  R9: {
+    text: 'On `SIGTERM`, close the server (`wss.close()`): once no client is left, the process ends by itself, with exit code 0.',
+    codes: [Codes.SIGTERM_NOT_HANDLED, Codes.SERVER_NOT_CLOSED],
+  },
+  R10: { text: 'Nothing a client sends, not even a broken frame, brings the server down or stops the rounds.', codes: [Codes.CRASHED_ON_BAD_INPUT, Codes.ROUNDS_STOPPED] },
+});
 
 /**
  * Room for a busy machine on top of every deadline counted in intervals. It never makes a correct
  * server fail; it only delays the verdict on a wrong one a little.
  */
 const LOAD_ALLOWANCE_MS = 250;
-/** Rounds alice must stay through: each ping after her first proves the server accepted a pong. */
-const HEALTHY_ROUNDS = 10;
-/** How long the server has to exit by itself after SIGTERM before it is killed. */
-const SIGTERM_GRACE_MS = 1000;
+/** Pings alice gets while she is alone: enough to tell the pace. */
+const SOLO_PINGS = 6;
+/** Rounds bob must stay through, from the moment he connects: far longer than the one round a client is judged on. */
+const HEALTHY_ROUNDS = 15;
+/** Rounds every healthy client is watched together at the end, for the pace and for all being pinged in one round. */
+const TOGETHER_ROUNDS = 5;
+/** How long the process may take to end by itself once its last client has left. */
+const EXIT_MS = 1000;
+/** When the process is killed after SIGTERM if it has not ended: time for the clients to leave, and for EXIT_MS. */
+const SIGTERM_KILL_MS = 3000;
 
 export default (async (v) => {
   const every = intervalOf(v);
-  await v.start();
-  const alice = new HealthyClient(v, 'alice', every);
+  // The probe tells an interval left running from anything else that keeps the process alive (R8, R9).
+  const server = await v.start({ probeResources: true });
+  const healthy = new HealthyClients(v, every);
 
-  await v.step('pings alice soon after she connects', [], async () => {
+  await v.step('pings a client soon after it connects, then once a round, at the pace asked for', ['R2', 'R5', 'R6'], async () => {
     v.note('alice answers every ping with a pong, as ws clients and browsers do on their own');
-    await alice.connect();
-    const pinged = await alice.during((client) => pingsReceived(client, 1, rounds(every, 3)));
-    if (!pinged) {
-      throw v.fail({
-        code: Codes.NO_PING,
-        expected: `a ping within ${rounds(every, 3)} ms (HEARTBEAT_INTERVAL_MS is ${every})`,
-        actual: 'nothing: alice was connected and waiting',
-        hint:
-          'Start one setInterval when the server starts, with the delay Number(process.env.HEARTBEAT_INTERVAL_MS), ' +
-          'and call ping() on every socket in wss.clients each round. A hard-coded 30 s would be fine in production, ' +
-          'but here the verifier asks for a short interval.',
-      });
-    }
+    await healthy.add('alice');
+    await healthy.during(async () => {
+      const alice = healthy.named('alice');
+      if (!(await pingsReceived(alice.client, 1, rounds(every, 3)))) {
+        throw v.fail({
+          code: Codes.NO_PING,
+          expected: `a ping within ${rounds(every, 3)} ms (HEARTBEAT_INTERVAL_MS is ${every})`,
+          actual: 'nothing: alice was connected and waiting',
+          hint:
+            'Start one setInterval when the server starts, with the delay Number(process.env.HEARTBEAT_INTERVAL_MS), ' +
+            'and call ping() on every socket in wss.clients each round. A hard-coded 30 s would be fine in production, ' +
+            'but here the verifier asks for a short interval.',
+        });
+      }
+      const reached = await pingsReceived(alice.client, SOLO_PINGS, rounds(every, 2 * SOLO_PINGS));
+      checkPace(v, alice, every, reached, 'alone');
+    });
+    const alice = healthy.named('alice');
+    const solo = alice.pings.slice(0, SOLO_PINGS);
+    v.note(`alice got ${plural(solo.length, 'ping')}, one every ${Math.round(meanGap(solo))} ms, and answered each; she leaves`);
+    await healthy.leave(alice);
   });
 
-  await v.step('terminates mallory, who never answers a ping', [], async () => {
-    v.note('mallory answers nothing, not even a ping: a laptop that went to sleep, as the server sees it');
-    // Connecting just after alice's ping puts mallory a whole round away from the next one.
-    const mallory = await v.client('mallory', { ws: { autoPong: false } });
-    const within = rounds(every, 3);
-    const closed = await alice.during(() => closeWithin(mallory, within));
-    if (!closed) {
-      throw v.fail({
-        code: Codes.NEVER_TERMINATED,
-        expected: `mallory, who never answers a ping, to be terminated within ${within} ms`,
-        actual: `nothing: she was still connected, with ${plural(mallory.pings.length, 'ping')} unanswered`,
-        hint:
-          'Each round, first terminate every socket that has not answered since the previous ping, then mark the ' +
-          'others as not alive and ping them. Keep that flag per socket: one variable for the whole server lets ' +
-          "alice's pong vouch for mallory.",
-      });
-    }
-    if (closed.clean) {
-      throw v.fail({
-        code: Codes.CLOSED_NOT_TERMINATED,
-        expected: 'mallory to be terminated: the connection dropped, with no close frame (1006)',
-        actual: `a close frame ${describeCloseCode(closed.code)}, a handshake only a living client can complete`,
-        hint:
-          'A dead peer cannot take part in a close handshake: close() would wait up to 30 s for its answer, and ' +
-          'keep the connection meanwhile. Use socket.terminate(), which destroys the connection at once.',
-      });
-    }
-    if (mallory.pings.length === 0) {
-      throw v.fail({
-        code: Codes.TERMINATED_WITHOUT_PING,
-        expected: 'mallory to be pinged, and terminated a round later for not answering',
-        actual: 'a termination before any ping had reached her',
-        hint:
-          'A client may only be terminated for missing a ping it was sent. Give each socket its own flag, set when it ' +
-          'connects and on each pong: a single variable for every client lets one decide the fate of the others.',
-      });
-    }
+  await v.step('terminates a client that answers nothing, first in the round, and pings the others in that round', ['R2', 'R3', 'R4', 'R5', 'R6'], async () => {
+    v.note('nobody is connected now. mallory answers nothing, not even a ping: a laptop that went to sleep, as the server sees it');
+    v.note('mallory connects first, then bob and carol, who answer every ping');
+    const mallory = await connectSilent(v, 'mallory');
+    await healthy.add('bob');
+    await healthy.add('carol');
+    await healthy.during(() => expectTerminated(v, healthy, mallory, every));
   });
 
-  await v.step(`keeps alice, who answers every ping, through ${HEALTHY_ROUNDS} rounds of about ${every} ms`, [], async () => {
-    const want = HEALTHY_ROUNDS + 1;
-    const reached = await alice.during((client) => pingsReceived(client, want, rounds(every, 2 * HEALTHY_ROUNDS)));
-    const { pings } = alice.client;
-    const pace = meanGap(pings);
-    if (!reached || pace > 2 * every) {
-      throw v.fail({
-        code: Codes.WRONG_RATE,
-        expected: `a ping about every ${every} ms (HEARTBEAT_INTERVAL_MS)`,
-        actual: reached
-          ? `one every ${Math.round(pace)} ms on average`
-          : `${plural(pings.length, 'ping')} in the ${pings.at(-1) ?? 0} ms after alice connected`,
-        hint: 'Ping from a setInterval (not a setTimeout, which runs once), with the delay HEARTBEAT_INTERVAL_MS milliseconds as given.',
-      });
-    }
-    if (pace < every / 2) throw tooFast(v, every, pace);
+  await v.step('terminates a client that answers nothing, in the middle of the round', ['R2', 'R3', 'R4', 'R5', 'R6'], async () => {
+    v.note('oscar answers nothing; he connects after bob and carol, and dave after him');
+    const oscar = await connectSilent(v, 'oscar');
+    await healthy.add('dave');
+    await healthy.during(() => expectTerminated(v, healthy, oscar, every));
   });
 
-  await v.step('stops promptly on SIGTERM once the last client has left', [], async () => {
-    alice.release();
-    alice.client.close(1000, 'bye');
-    await alice.client.expectClose("the server to answer alice's close frame");
-    const stopped = await v.stopServer(v.servers[0]!, SIGTERM_GRACE_MS);
-    if (stopped.neededKill) {
+  await v.step('terminates a client that answers nothing, last in the round', ['R2', 'R3', 'R4', 'R5', 'R6'], async () => {
+    v.note('trudy answers nothing; she connects after everyone else');
+    const trudy = await connectSilent(v, 'trudy');
+    await healthy.during(() => expectTerminated(v, healthy, trudy, every));
+  });
+
+  await crashMeans(
+    v,
+    v.step('keeps its rounds going whatever a client sends, a broken frame included', ['R2', 'R5', 'R6', 'R10'], async () => {
+      const eve = await v.client('eve', { log: 'read', quietPings: true });
+      eve.sendText('hello');
+      eve.sendJson({ type: 'chat', message: 'café 🎉' });
+      eve.sendBinary(Buffer.from([0x00, 0xff]));
+      // A client may ping too (the server's ws answers by itself), and send a pong unasked, as a one-way heartbeat.
+      eve.ws.ping();
+      eve.ws.pong();
+      eve.writeRaw(maskedFrame(0x81, Buffer.from([0xc3, 0x28])), 'text <c3 28> (these bytes are not valid UTF-8)');
+      await eve.expectClose('ws on your server to close the socket that sent a broken frame');
+      await healthy.during(async () => {
+        const [bob] = healthy.clients;
+        const since = bob!.pings.length;
+        if (!(await pingsReceived(bob!.client, since + 2, rounds(every, 3)))) {
+          throw v.fail({
+            code: Codes.ROUNDS_STOPPED,
+            expected: `the rounds to go on: two pings for ${bob!.name} within ${rounds(every, 3)} ms`,
+            actual: `${plural(bob!.pings.length - since, 'ping')} since eve's broken frame`,
+            hint: "Whatever one socket does, the interval's round goes on for the others: keep each round free of anything that can throw.",
+          });
+        }
+      });
+      v.note("your server is still up, and still pinging: ws closed eve's socket itself, and emitted 'error' on it");
+    }),
+  );
+
+  await v.step(`keeps every client that answers, ${HEALTHY_ROUNDS} rounds and more: one ping each a round, all in the same round`, ['R2', 'R5', 'R6', 'R7'], async () => {
+    await healthy.during(async () => {
+      const from = Date.now();
+      const deadline = from + rounds(every, 2 * TOGETHER_ROUNDS);
+      for (const client of healthy.clients) {
+        const start = client.pings.filter((at) => at < from).length;
+        const reached = await pingsReceived(client.client, start + TOGETHER_ROUNDS, deadline - Date.now());
+        checkPace(v, client, every, reached, 'together', from);
+      }
+      checkSameRound(v, healthy.clients, every, from);
+      const [bob] = healthy.clients;
+      const stayed = await pingsReceived(bob!.client, HEALTHY_ROUNDS, rounds(every, HEALTHY_ROUNDS));
+      if (!stayed) checkPace(v, bob!, every, false, 'together');
+    });
+    const names = healthy.clients.map((c) => c.name);
+    v.note(
+      `${names.slice(0, -1).join(', ')} and ${names.at(-1)} were pinged together, once a round, and answered every ping; ` +
+        `${names[0]} has stayed ${HEALTHY_ROUNDS} rounds and more`,
+    );
+  });
+
+  await v.step('stops on SIGTERM: closes the server, and ends by itself once the last client has left', ['R8', 'R9'], async () => {
+    const clients = healthy.release();
+    const { program } = server;
+    const stopping = v.stopServer(server, SIGTERM_KILL_MS);
+    // Said as it happens: a server that ignores SIGTERM answers connections on its port as before.
+    if (!(await refusesConnections(server.host, server.port, program))) {
+      await stopping;
+      throw v.fail({
+        code: Codes.SERVER_NOT_CLOSED,
+        expected: `your server to stop listening on port ${server.port} once it got SIGTERM`,
+        actual: 'it still accepted connections a second later',
+        hint:
+          "On SIGTERM, close every server that listens: process.on('SIGTERM', () => wss.close()). A WebSocketServer given " +
+          'a server of yours ({ server } or noServer) does not close that one: call its close() too.',
+      });
+    }
+    v.note(`your server no longer accepts connections; ${clients.map((c) => c.name).join(', ')} say goodbye`);
+    for (const client of clients) if (client.client.isOpen) client.client.close(1000, 'bye');
+    for (const client of clients) await client.client.expectClose(`the server to answer ${client.name}'s close frame`).catch(() => undefined);
+    const ended = await endsWithin(program, EXIT_MS);
+    const resources = ended ? undefined : await program.resources(v.timeouts.stepMs);
+    const stopped = await stopping;
+    const exit = program.exitInfo ?? { code: null, signal: null };
+    if (ended && exit.code === 0 && !exit.signal) return;
+    if (exit.signal === 'SIGTERM' || (ended && exit.code !== 0)) {
+      throw v.fail({
+        code: Codes.SIGTERM_NOT_HANDLED,
+        expected: 'your server to close on SIGTERM and end by itself, with exit code 0',
+        actual: exit.signal === 'SIGTERM' ? 'it was killed by SIGTERM: nothing listened for the signal' : `it exited with code ${exit.code}`,
+        hint:
+          "With no listener, SIGTERM kills Node at once, in the middle of whatever it was doing. Listen for it, process.on('SIGTERM', () => wss.close()), " +
+          'and let the process end on its own once nothing is left running.',
+      });
+    }
+    if (resources && resources.timers > 0) {
       throw v.fail({
         code: Codes.INTERVAL_NOT_CLEARED,
-        expected: `your server to exit by itself within ${SIGTERM_GRACE_MS} ms of SIGTERM, with no client left`,
-        actual: 'a process still running, which had to be killed',
+        expected: `your server to end by itself within ${EXIT_MS} ms of its last client leaving, the server closed`,
+        actual: `a process still running, with ${plural(resources.timers, 'timer')} left (${stopped.neededKill ? 'it had to be killed' : 'it ended later'})`,
         hint:
-          'A running setInterval keeps Node alive, and so does a listening server. On SIGTERM call wss.close(), and ' +
-          "clear the interval when the server closes: wss.on('close', () => clearInterval(timer)).",
+          "A running setInterval keeps Node alive after the server has closed. Clear it when the server closes: wss.on('close', () => clearInterval(timer)).",
       });
     }
+    throw v.fail({
+      code: Codes.SERVER_NOT_CLOSED,
+      expected: `your server to end by itself within ${EXIT_MS} ms of its last client leaving`,
+      actual: `a process still running${resources ? `, held by ${resources.resources.join(', ') || 'nothing it would name'}` : ''}, which had to be killed`,
+      hint: 'Once the server is closed and no client is left, nothing may keep Node alive: close every server, and clear every timer.',
+    });
   });
 }) satisfies LessonVerifier;
 
@@ -155,20 +256,69 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-function tooFast(v: Verification, every: number, pace: number): VerifyFailure {
-  return v.fail({
+/**
+ * The pace of one client's pings since `from`: about one a round. Counted in pings received, so a
+ * server that pings twice a round is seen however regular it is. Too fast while alone is the interval's
+ * delay (R2); too fast only together, when alone it was right, is an interval per connection (R7).
+ */
+function checkPace(v: Verification, client: Watched, every: number, reached: boolean, when: 'alone' | 'together', from = 0): void {
+  const pings = client.pings.filter((at) => at >= from);
+  const pace = meanGap(pings);
+  const expected = `a ping about every ${every} ms (HEARTBEAT_INTERVAL_MS)${when === 'together' ? ` for ${client.name}, with others connected` : ''}`;
+  if (!reached || pace > 2 * every) {
+    throw v.fail({
+      code: Codes.WRONG_RATE,
+      expected,
+      actual: reached ? `${plural(pings.length, 'ping')} in ${pings.at(-1)! - pings[0]!} ms: one every ${Math.round(pace)} ms` : `${plural(pings.length, 'ping')} in ${Date.now() - (pings[0] ?? client.connectedAt)} ms`,
+      hint: 'Ping from a setInterval (not a setTimeout, which runs once), with the delay HEARTBEAT_INTERVAL_MS milliseconds as given.',
+    });
+  }
+  if (pace >= every / 2) return;
+  if (when === 'together') {
+    throw v.fail({
+      code: Codes.INTERVAL_PER_CONNECTION,
+      expected,
+      actual: `${plural(pings.length, 'ping')} in ${pings.at(-1)! - pings[0]!} ms, one every ${Math.round(pace)} ms, though alone alice got one a round`,
+      hint:
+        "Start the interval once, when the server starts, not in 'connection': each connection that starts one adds another round, " +
+        'and every client is pinged once per connection.',
+    });
+  }
+  throw v.fail({
     code: Codes.WRONG_RATE,
-    expected: `a ping about every ${every} ms (HEARTBEAT_INTERVAL_MS)`,
-    actual: `one every ${Math.round(pace)} ms on average`,
+    expected,
+    actual: `${plural(pings.length, 'ping')} in ${pings.at(-1)! - pings[0]!} ms: one every ${Math.round(pace)} ms`,
     hint:
       'Ping once per round, and run one round every HEARTBEAT_INTERVAL_MS milliseconds, as given (no conversion to ' +
-      'seconds). Each ping is a frame to every client: pinging more often only costs traffic.',
+      'seconds, no halving "to be safe"). Each ping is a frame to every client: pinging more often only costs traffic.',
   });
 }
 
 /**
+ * One interval pings everyone in the same round: each ping of the others comes within a few
+ * milliseconds of one of the first client's. An interval per connection pings each at its own moment.
+ */
+function checkSameRound(v: Verification, clients: readonly Watched[], every: number, from: number): void {
+  const [first, ...others] = clients;
+  for (const other of others) {
+    const offsets = other.pings.filter((at) => at >= from).map((at) => Math.min(...first!.pings.map((p) => Math.abs(p - at))));
+    if (offsets.length === 0) continue;
+    const typical = [...offsets].sort((a, b) => a - b)[Math.floor(offsets.length / 2)]!;
+    if (typical <= every / 4) continue;
+    throw v.fail({
+      code: Codes.INTERVAL_PER_CONNECTION,
+      expected: `${other.name} pinged in the same round as ${first!.name}, within ${every / 4} ms of each other`,
+      actual: `${other.name}'s pings come ${Math.round(typical)} ms from ${first!.name}'s: each is pinged at a moment of its own`,
+      hint:
+        "Use one setInterval for the whole server, started once, not one per connection: each round visits every socket in wss.clients. " +
+        'A timer per connection costs a timer per client, and their rounds never line up.',
+    });
+  }
+}
+
+/**
  * Resolves true once `client` has received `count` pings, false when `timeoutMs` passes first. Once the
- * connection closes it never settles: the HealthyClient watching it explains the close instead.
+ * connection closes it never settles: the watch on the client explains the close instead.
  */
 function pingsReceived(client: TestClient, count: number, timeoutMs: number): Promise<boolean> {
   if (client.pings.length >= count) return Promise.resolve(true);
@@ -213,129 +363,277 @@ function closeWithin(client: TestClient, timeoutMs: number): Promise<CloseEvent 
   });
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ——— the clients the story follows ———
+
+/** A client the story follows: when it connected, when each ping reached it, when it closed (wall clock). */
+class Watched {
+  readonly pings: number[] = [];
+  readonly connectedAt = Date.now();
+  closedAt?: number;
+  /** Set once the close has been read, and so written in the transcript. */
+  closeRead = false;
+
+  constructor(
+    readonly client: TestClient,
+    readonly name: string,
+  ) {
+    client.ws.on('ping', () => this.pings.push(Date.now()));
+    client.ws.once('close', () => (this.closedAt = Date.now()));
+  }
+}
+
+/** A client that answers nothing: automatic pongs turned off, as a peer that vanished would be. */
+async function connectSilent(v: Verification, name: string): Promise<Watched> {
+  return new Watched(await v.client(name, { ws: { autoPong: false }, log: 'read', quietPings: true }), name);
+}
+
+/**
+ * The silent client must get one ping, and be terminated, without a close frame, in the round after
+ * it: within three rounds of connecting. Every healthy client connected well before must get its ping
+ * in that very round: a round that stops at the terminated one skips the clients after it.
+ */
+async function expectTerminated(v: Verification, healthy: HealthyClients, silent: Watched, every: number): Promise<void> {
+  const within = rounds(every, 3);
+  const closed = await closeWithin(silent.client, within - (Date.now() - silent.connectedAt));
+  const pinged = silent.pings.length;
+  if (!closed) {
+    const others = healthy.clients.filter((c) => c.pings.some((at) => at >= silent.connectedAt));
+    if (others.length === 0 && healthy.clients.length > 0) {
+      throw v.fail({
+        code: Codes.NO_PING,
+        expected: `a round every ${every} ms: ${silent.name} pinged, then terminated, within ${within} ms`,
+        actual: `no ping at all, to anyone, since ${silent.name} connected: the rounds have stopped`,
+        hint:
+          'Run the rounds from one setInterval started with the server, for as long as the server runs: whoever comes and goes, ' +
+          'an empty wss.clients is no reason to stop them.',
+      });
+    }
+    if (pinged === 0) {
+      throw v.fail({
+        code: Codes.CLIENT_SKIPPED,
+        expected: `${silent.name} to be pinged, like every client, each round`,
+        actual: `no ping for ${silent.name} in ${within} ms, while ${others.map((c) => c.name).join(' and ')} got theirs`,
+        hint: 'Each round visits every socket in wss.clients: a return or a break in the loop ends the round for all the others.',
+      });
+    }
+    throw v.fail({
+      code: Codes.NEVER_TERMINATED,
+      expected: `${silent.name}, who never answers a ping, to be terminated within ${within} ms`,
+      actual: `nothing: she was still connected, with ${plural(pinged, 'ping')} unanswered`,
+      hint:
+        'Each round, first terminate every socket that has not answered since the previous ping, then mark the ' +
+        'others as not alive and ping them. Keep that flag per socket: one variable for the whole server lets ' +
+        "one client's pong vouch for another.",
+    });
+  }
+  if (closed.clean) {
+    throw v.fail({
+      code: Codes.CLOSED_NOT_TERMINATED,
+      expected: `${silent.name} to be terminated: the connection dropped, with no close frame (1006)`,
+      actual: `a close frame ${describeCloseCode(closed.code)}, a handshake only a living client can complete`,
+      hint:
+        'A dead peer cannot take part in a close handshake: close() would wait up to 30 s for its answer, and ' +
+        'keep the connection meanwhile. Use socket.terminate(), which destroys the connection at once.',
+    });
+  }
+  if (pinged === 0) {
+    throw v.fail({
+      code: Codes.TERMINATED_WITHOUT_PING,
+      expected: `${silent.name} to be pinged, and terminated a round later for not answering`,
+      actual: 'a termination before any ping had reached her',
+      hint:
+        'A client may only be terminated for missing a ping it was sent. Give each socket its own flag, true when it ' +
+        'connects and on each pong: a single variable for every client lets one decide the fate of the others.',
+    });
+  }
+  if (pinged > 1) {
+    throw v.fail({
+      code: Codes.TERMINATED_LATE,
+      expected: `${silent.name} terminated in the round after her first unanswered ping`,
+      actual: `a termination after ${pinged} unanswered pings: ${pinged - 1} rounds late`,
+      hint: 'A pong has a whole round to come back. A client that has not answered by the next round is gone: terminate it then, with no second chance.',
+    });
+  }
+  const at = silent.closedAt!;
+  if (!silent.closeRead) {
+    silent.closeRead = true;
+    v.note(`${silent.name} was pinged once, did not answer, and was terminated ${at - silent.pings[0]!} ms later:`);
+    await silent.client.expectClose();
+  }
+  // Every client that was there well before the round must be pinged in it.
+  await sleep(Math.max(0, at + every / 2 - Date.now()));
+  await afterPendingIo();
+  for (const client of healthy.clients) {
+    if (client.connectedAt > at - every / 2) continue;
+    if (client.pings.some((p) => Math.abs(p - at) <= every / 2)) continue;
+    throw v.fail({
+      code: Codes.CLIENT_SKIPPED,
+      expected: `${client.name} to be pinged in the round that terminated ${silent.name}, like every client each round`,
+      actual: `no ping for ${client.name} within ${every / 2} ms of that round: the round stopped at ${silent.name}`,
+      hint:
+        'Terminating a socket must not end the round: in a for…of loop, continue to the next socket (return socket.terminate() ' +
+        'is the forEach habit, and in for…of it leaves the loop, skipping every client after it).',
+    });
+  }
+}
+
 /** How long a dropped connection waits for news of a crash, which would explain it better. */
 const CRASH_SETTLE_MS = 200;
+/** What `during` races its work with: a drop was excused and the client is back, so the work starts over. */
+const RESTART = Symbol('restart');
 /** How many times a healthy client dropped while the verifier stood still may connect again. */
 const PAUSE_RETRIES = 2;
 
+/** A healthy client, under watch. */
+class Healthy extends Watched {
+  released = false;
+}
+
 /**
- * A client that answers every ping, under watch: any wait run `during` it fails as soon as the server
- * drops the client, with the mistake the timing points to. One exception keeps verdicts fair on a
- * busy machine: if the verifier itself stood still long enough to delay the pong, the drop proves
- * nothing; the client connects again and the wait starts over.
+ * Clients that answer every ping, under watch: any wait run `during` them fails as soon as the server
+ * drops one, with the mistake the timing points to. One exception keeps verdicts fair on a busy machine:
+ * if the verifier itself stood still long enough to delay a pong, the drop proves nothing; that client
+ * connects again and the story goes on.
  */
-class HealthyClient {
-  client!: TestClient;
-  private dropped!: Promise<never>;
-  private droppedAt?: number;
-  private released = false;
+class HealthyClients {
+  /** Connected now, in the order they connected. */
+  readonly clients: Healthy[] = [];
+  private readonly failed: Promise<never>;
+  private fail!: (failure: Error) => void;
+  /** Drops being explained: a wait is not over until each is. */
+  private readonly settling = new Set<Promise<void>>();
   private retriesLeft = PAUSE_RETRIES;
+  /** How many drops a pause excused so far: the work under way then starts over. */
+  private retried = 0;
+  private readonly restarts = new Set<() => void>();
   private readonly pauses = new EventLoopPauses();
 
   constructor(
     private readonly v: Verification,
-    private readonly name: string,
     private readonly every: number,
   ) {
     v.defer(() => this.pauses.stop());
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => {});
   }
 
-  async connect(): Promise<void> {
-    const client = await this.v.client(this.name);
-    // client.pings counts from the moment the connection opened, which is just now.
-    const connectedAt = Date.now();
-    this.client = client;
-    this.droppedAt = undefined;
-    this.dropped = new Promise<never>((_, reject) => {
-      client.ws.once('close', () => {
-        if (this.released) return;
-        const droppedAt = (this.droppedAt = Date.now());
-        void programDied(this.v, CRASH_SETTLE_MS).then((died) => {
-          // A crash drops every connection; the harness reports it better, as the step fails with it.
-          if (!died) reject(this.explainDrop(client, droppedAt, droppedAt - connectedAt));
-        });
-      });
+  /** Connects a healthy client and watches it. */
+  async add(name: string, index = this.clients.length): Promise<Healthy> {
+    // Read logging: the close frames of several clients leaving at once are written in the story's order.
+    const watched = new Healthy(await this.v.client(name, { log: 'read', quietPings: true }), name);
+    this.clients.splice(index, 0, watched);
+    watched.client.ws.once('close', () => {
+      if (watched.released) return;
+      const settled: Promise<void> = this.explain(watched, Date.now()).finally(() => this.settling.delete(settled));
+      this.settling.add(settled);
     });
-    this.dropped.catch(() => {});
+    return watched;
   }
 
-  /** Runs `work` on the current client; a drop of the client is explained instead of what `work` came to. */
-  async during<T>(work: (client: TestClient) => Promise<T>): Promise<T> {
+  /** The healthy client of that name connected now (a new one, if it had to connect again). */
+  named(name: string): Healthy {
+    return this.clients.find((c) => c.name === name)!;
+  }
+
+  /** The client leaves on purpose, with a close frame. */
+  async leave(watched: Healthy): Promise<void> {
+    watched.released = true;
+    this.clients.splice(this.clients.indexOf(watched), 1);
+    watched.client.close(1000, 'bye');
+    await watched.client.expectClose(`the server to answer ${watched.name}'s close frame`);
+  }
+
+  /**
+   * Runs `work`; a drop of a healthy client is explained instead of what `work` came to. When a drop
+   * proves nothing (the verifier stood still), the client connects again and `work` starts over.
+   */
+  async during<T>(work: () => Promise<T>): Promise<T> {
     for (;;) {
+      const retriedBefore = this.retried;
+      let restart!: () => void;
+      const restarted = new Promise<typeof RESTART>((resolve) => (restart = () => resolve(RESTART)));
+      this.restarts.add(restart);
+      let outcome: { ok: true; value: T | typeof RESTART } | { ok: false; error: unknown };
       try {
-        try {
-          return await Promise.race([work(this.client), this.dropped]);
-        } finally {
-          // Whatever the work came to, a drop of the healthy client is the first thing to explain.
-          if (this.droppedAt !== undefined) await this.dropped;
-        }
+        outcome = { ok: true, value: await Promise.race([work(), this.failed, restarted]) };
       } catch (error) {
-        if (!(error instanceof VerifierPaused)) throw error;
-        if (this.retriesLeft-- === 0) throw error.failure;
-        this.v.note(
-          `${this.name} was dropped just after the verifier itself stood still for ${error.pauseMs} ms (a busy ` +
-            `machine), so a pong may have left too late: that proves nothing about your server. ${this.name} connects again.`,
-        );
-        await this.connect();
+        outcome = { ok: false, error };
       }
+      this.restarts.delete(restart);
+      // Whatever the work came to, a drop of a healthy client is the first thing to explain.
+      while (this.settling.size > 0) await Promise.race([Promise.all([...this.settling]), this.failed]);
+      if (this.retried !== retriedBefore || (outcome.ok && outcome.value === RESTART)) continue;
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value as T;
     }
   }
 
-  /** Stops watching, before the client leaves on purpose. */
-  release(): void {
-    this.released = true;
+  /** Stops watching, before the clients leave on purpose; returns them. */
+  release(): Healthy[] {
+    for (const client of this.clients) client.released = true;
+    return [...this.clients];
   }
 
-  private explainDrop(client: TestClient, droppedAt: number, droppedAfter: number): Error {
-    const failure = diagnoseDrop(this.v, client, this.every, droppedAfter);
-    // A pong answers a ping one round trip later; a verifier that stood still for half a round near the
-    // drop may have sent it too late.
-    const pauseMs = this.pauses.longestWithin(droppedAt - 2 * this.every, droppedAt);
-    if (pauseMs < this.every / 2) return failure;
-    failure.details.push(
-      `The verifier itself stood still for ${pauseMs} ms just before: this machine may be too busy to judge a ${this.every} ms heartbeat.`,
-    );
-    return new VerifierPaused(pauseMs, failure);
+  private async explain(watched: Healthy, droppedAt: number): Promise<void> {
+    try {
+      // A crash drops every connection; the harness reports it better, as the step fails with it.
+      if (await programDied(this.v, CRASH_SETTLE_MS)) return;
+      const failure = diagnoseDrop(this.v, watched, this.every, droppedAt);
+      // A pong answers a ping one round trip later; a verifier that stood still for half a round near the
+      // drop may have sent it too late.
+      const pauseMs = this.pauses.longestWithin(droppedAt - 2 * this.every, droppedAt);
+      if (pauseMs < this.every / 2) return this.fail(failure);
+      failure.details.push(`The verifier itself stood still for ${pauseMs} ms just before: this machine may be too busy to judge a ${this.every} ms heartbeat.`);
+      if (this.retriesLeft-- === 0) return this.fail(failure);
+      this.v.note(
+        `${watched.name} was dropped just after the verifier itself stood still for ${pauseMs} ms (a busy machine), so a pong ` +
+          `may have left too late: that proves nothing about your server. ${watched.name} connects again.`,
+      );
+      const index = this.clients.indexOf(watched);
+      this.clients.splice(index, 1);
+      await this.add(watched.name, index);
+      this.retried++;
+      for (const restart of this.restarts) restart();
+    } catch (error) {
+      this.fail(error as Error);
+    }
   }
 }
 
-/** A healthy client's drop that the verifier's own pause may explain. */
-class VerifierPaused extends Error {
-  constructor(
-    readonly pauseMs: number,
-    readonly failure: VerifyFailure,
-  ) {
-    super(failure.message);
-  }
-}
-
-/** Names the mistake behind a healthy client's drop, `droppedAfter` ms after it connected. */
-function diagnoseDrop(v: Verification, client: TestClient, every: number, droppedAfter: number): VerifyFailure {
-  const { pings, name } = client;
+/** Names the mistake behind a healthy client's drop. */
+function diagnoseDrop(v: Verification, watched: Watched, every: number, droppedAt: number): VerifyFailure {
+  const { name, pings, client } = watched;
   const expected = `${name}, who answers every ping with a pong, to stay connected`;
   const how = client.closed?.clean ? `closed with a close frame ${client.closed.code}` : 'terminated';
   const whose = `${name}'s connection`;
-  const pace = meanGap(pings);
-  if (pace < every / 2) return tooFast(v, every, pace);
-  const sinceLastPing = pings.length ? droppedAfter - pings.at(-1)! : Infinity;
-  if (pings.length === 0 || sinceLastPing < every / 2) {
+  if (pings.length === 0) {
+    return v.fail({
+      code: Codes.TERMINATED_WITHOUT_PING,
+      expected,
+      actual: `${whose} ${how} ${droppedAt - watched.connectedAt} ms after it connected, before ${name} was even pinged`,
+      hint:
+        'A client that has just connected is alive: set its flag to true in the connection handler, so the next round pings it ' +
+        'instead of terminating it.',
+    });
+  }
+  const sinceLastPing = droppedAt - pings.at(-1)!;
+  if (sinceLastPing < every / 2) {
     return v.fail({
       code: Codes.DROPPED_HEALTHY,
       expected,
-      actual:
-        pings.length === 0
-          ? `${whose} ${how} before ${name} was even pinged`
-          : `${whose} ${how} ${sinceLastPing} ms after a ping, too soon for any pong to come back`,
-      hint:
-        'A pong needs a round trip: judge a client at the start of the next round, not right after pinging it. ' +
-        'A client that has just connected counts as alive, so set its flag to true in the connection handler.',
+      actual: `${whose} ${how} ${sinceLastPing} ms after a ping, too soon for any pong to come back`,
+      hint: 'A pong needs a round trip: judge a client at the start of the next round, not right after pinging it.',
     });
   }
   return v.fail({
     code: Codes.PONG_IGNORED,
     expected,
     actual: `${whose} ${how} a round after ping ${pings.length}, which ${name} had answered with a pong`,
-    hint: "Listen for 'pong' on each socket and mark it alive again there. Without that, every client looks dead one round after its first ping.",
+    hint: "Listen for 'pong' on each socket and mark that socket alive again there. Without that, every client looks dead one round after its first ping.",
   });
 }
 
@@ -357,3 +655,55 @@ function programDied(v: Verification, ms: number): Promise<boolean> {
   });
 }
 
+// ——— bad input ———
+
+/** A final frame of the given first byte, masked as a client's must be. */
+function maskedFrame(firstByte: number, payload: Buffer): Buffer {
+  const mask = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
+  return Buffer.concat([Buffer.from([firstByte, 0x80 | payload.length]), mask, masked]);
+}
+
+/** How long a failure may wait to see whether the program is exiting: a crash takes a moment to show. */
+const EXIT_SETTLE_MS = 300;
+
+/** Turns a crash of the learner's program during `step` into this lesson's own failure. */
+async function crashMeans(v: Verification, step: Promise<void>): Promise<void> {
+  try {
+    await step;
+  } catch (error) {
+    if (!(error instanceof VerifyFailure)) throw error;
+    const { program } = v.servers[0]!;
+    const exited = await Promise.race([program.exited, sleep(EXIT_SETTLE_MS).then(() => undefined)]);
+    if (!exited || (exited.code === 0 && !exited.signal)) throw error;
+    const crash = program.exitFailure('when eve sent what a client may send, and a broken frame');
+    const failure = new VerifyFailure({
+      code: Codes.CRASHED_ON_BAD_INPUT,
+      message: crash.message,
+      details: crash.details,
+      hint:
+        "Add socket.on('error', …) in 'connection', even if it only logs (lesson 04): ws emits 'error' on a socket that sends " +
+        'a broken frame, and an error nobody listens to ends the whole process.',
+    });
+    failure.step = error.step;
+    throw failure;
+  }
+}
+
+// ——— SIGTERM ———
+
+/** True once `port` refuses connections, within a second; false if it still accepts them (or the program is gone). */
+async function refusesConnections(host: string, port: number, program: { exitInfo?: unknown }): Promise<boolean> {
+  const deadline = Date.now() + 1000;
+  for (;;) {
+    if (program.exitInfo) return true;
+    if (!(await canConnect(host, port, 200))) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(20);
+  }
+}
+
+/** True if the program exits within `ms`. */
+async function endsWithin(program: { exited: Promise<unknown> }, ms: number): Promise<boolean> {
+  return Promise.race([program.exited.then(() => true), sleep(ms).then(() => false)]);
+}

@@ -114,6 +114,11 @@ const VISITORS_PER_SERVER = 10;
 const LARGE_MESSAGE = `${'ß'.repeat(50 * 1024)} end`;
 /** A value only a client's extra field carries: if it reaches Redis, the client's text was published as it came. */
 const EXTRA_FIELD_MARK = 'a field the server does not know';
+const EMPTY_HINT =
+  'An empty message is still a chat message: message is a string, "" like any other. Relay it and publish it; a check such as if (!chat.message) drops it.';
+const LARGE_HINT = 'A large message must make the trip whole: no limit of your own, and nothing that cuts or splits the text on its way through Redis.';
+const USERNAME_OPTIONAL_HINT =
+  'username is optional: without it, or with "", the sender is "Anonymous"; with any other string, even one in another script, the sender is that string. Only a username that is there and not a string is an error.';
 /** What a message round trip can break: everything from publishing to the relay each client gets. */
 const ROUND_TRIP: RuleId[] = ['R4', 'R5', 'R6', 'R7', 'R8', 'R9', 'R13'];
 
@@ -158,22 +163,16 @@ export default (async (v) => {
 
     await v.step('any text arrives exactly as sent: accents, emoji, spaces at both ends, quotes, new lines, empty, 100 KiB', ROUND_TRIP, async () => {
       await room.say(bob2, ['  café — naïve  ', 'snow ☃, party 🎉, clef 𝄞', '\t漢字\n', 'a "quoted" word, a \\ backslash\nand a second line']);
-      await room.say(alice2, ['']);
-      await room.say(alice, [LARGE_MESSAGE]);
+      await room.say(alice2, [{ message: '', refused: { code: Codes.TEXT_CHANGED, hint: EMPTY_HINT } }]);
+      await room.say(alice, [{ message: LARGE_MESSAGE, refused: { code: Codes.TEXT_CHANGED, hint: LARGE_HINT } }]);
       await room.expectNothingMore();
     });
 
     await v.step('the sender is the username, whatever it is, or "Anonymous" when there is none', ROUND_TRIP, async () => {
-      await room.say(carol, [{ message: 'who am I?', sends: { type: 'chat', message: 'who am I?' }, sender: 'Anonymous' }]);
-      await room.say(bob, [{ message: 'an empty name', sends: { type: 'chat', username: '', message: 'an empty name' }, sender: 'Anonymous' }]);
-      await room.say(dave, [{ message: 'a name in any script', sends: { type: 'chat', username: 'zoë 🎉', message: 'a name in any script' }, sender: 'zoë 🎉' }]);
-    });
-
-    await v.step("extra fields in a chat go no further than the server it reached: not into Redis, not into the relay", ROUND_TRIP, async () => {
-      // Fields the other instances would trust, had they come from a server: an origin, a sender.
-      const sends = { message: 'with extra fields', origin: 'A', sender: 'mallory', note: EXTRA_FIELD_MARK, username: 'dave', type: 'chat', id: 7 };
-      await room.say(dave, [{ message: 'with extra fields', sends, sender: 'dave', mustNotPublish: EXTRA_FIELD_MARK }]);
-      await room.expectNothingMore();
+      const refused = { code: Codes.WRONG_SENDER, hint: USERNAME_OPTIONAL_HINT };
+      await room.say(carol, [{ message: 'who am I?', sends: { type: 'chat', message: 'who am I?' }, sender: 'Anonymous', refused }]);
+      await room.say(bob, [{ message: 'an empty name', sends: { type: 'chat', username: '', message: 'an empty name' }, sender: 'Anonymous', refused }]);
+      await room.say(dave, [{ message: 'a name in any script', sends: { type: 'chat', username: 'zoë 🎉', message: 'a name in any script' }, sender: 'zoë 🎉', refused }]);
     });
 
     await room.survivesBadInput(() =>
@@ -181,6 +180,13 @@ export default (async (v) => {
         await room.sendAllBad(bob, BAD_INPUTS);
       }),
     );
+
+    await v.step("extra fields in a chat go no further than the server it reached: not into Redis, not into the relay", ROUND_TRIP, async () => {
+      // Fields the other instances would trust, had they come from a server: an origin, a sender.
+      const sends = { message: 'with extra fields', origin: 'A', sender: 'mallory', note: EXTRA_FIELD_MARK, username: 'dave', type: 'chat', id: 7 };
+      await room.say(dave, [{ message: 'with extra fields', sends, sender: 'dave', mustNotPublish: EXTRA_FIELD_MARK }]);
+      await room.expectNothingMore();
+    });
 
     await v.step('passes on nothing published on another channel', ['R3'], async () => {
       await room.expectOtherChannelsIgnored();
@@ -482,6 +488,8 @@ interface Chat {
   sender?: string;
   /** A text that must not appear in anything published for this chat (a client's extra field). */
   mustNotPublish?: string;
+  /** When the server answers this chat with an error instead of passing it on: the slip that names. */
+  refused?: { code: string; hint: string };
 }
 
 /** A message that is not a chat message, and the nudge a server that mishandles it needs. */
@@ -633,7 +641,20 @@ class TwoServerRoom {
     // What the speaker's server published first is its own: name its connections so the lines say so.
     for (const command of fresh) if (command.from && !this.traffic.nameOf(command.from)) this.traffic.name(command.from, server);
     this.traffic.show();
-    if (!published) throw this.notPublished(from, chats, this.learnerPublishes() - before, mark);
+    if (!published) {
+      // An error back instead: the server took a chat message for bad input.
+      const refusal = from.client.pending.find((f) => asObject(parseJson(f.data.toString('utf8')))?.type === 'error');
+      const refused = chats.find((c) => c.refused)?.refused;
+      if (refusal) from.client.releaseUnread();
+      throw refusal
+        ? this.v.fail({
+            code: refused?.code ?? Codes.NOT_PUBLISHED,
+            expected: `${server} to relay and publish ${from.client.name}'s chat message`,
+            actual: `${describeFrame(refusal)} for ${from.client.name}: ${server} took the chat message for bad input`,
+            hint: refused?.hint ?? 'It is a chat message: type "chat", a string message, and a username that is a string or not there at all. Relay it and publish it.',
+          })
+        : this.notPublished(from, chats, this.learnerPublishes() - before, mark);
+    }
     this.expectOnePublisher(from, fresh);
     chats.forEach((chat, i) => {
       const payload = fresh[i]?.payload ?? '';
@@ -1012,14 +1033,7 @@ class TwoServerRoom {
   /** Names the slip behind a relay that never came. */
   private async missed(error: VerifyFailure, from: Member, listener: Member, want: Relay): Promise<VerifyFailure> {
     const failure = (code: string, hint: string) => new VerifyFailure({ code, expected: error.expected, actual: error.actual, hint });
-    if (want.message === '' || want.message.length > 60_000) {
-      return failure(
-        Codes.TEXT_CHANGED,
-        want.message === ''
-          ? 'An empty message is still a chat message: message is a string, "" like any other. Relay and publish it; a check such as if (!chat.message) drops it.'
-          : 'A large message must make the trip whole: no limit of your own, and nothing that cuts or splits the text on its way through Redis.',
-      );
-    }
+    if (want.message === '' || want.message === LARGE_MESSAGE) return failure(Codes.TEXT_CHANGED, want.message === '' ? EMPTY_HINT : LARGE_HINT);
     const server = this.serverOf(listener);
     const subscribers = await this.broker.subscribers();
     if (subscribers.count < SERVERS) {
@@ -1112,9 +1126,8 @@ class TwoServerRoom {
       );
     }
     if (relay && relay.message === want.message) {
-      const fields = Object.keys(relay).sort().join(',');
-      if (fields !== 'message,sender,type' || relay.type !== 'chat') {
-        const extra = Object.keys(relay).filter((k) => !['type', 'sender', 'message'].includes(k));
+      const extra = Object.keys(relay).filter((k) => !['type', 'sender', 'message'].includes(k));
+      if (extra.length > 0 || relay.type !== 'chat') {
         return failure(
           Codes.WRONG_SHAPE,
           'Every client, on whichever server, gets exactly the relay of lesson 03: {"type":"chat","sender":…,"message":…}, and no other field. Build it field by field from what you know, never by spreading the object that came through Redis or from the client.',
@@ -1124,7 +1137,7 @@ class TwoServerRoom {
       return failure(
         Codes.WRONG_SENDER,
         want.sender === 'Anonymous'
-          ? 'Without a username, or with an empty one, the sender is "Anonymous": chat.username || "Anonymous". Compute it once, before you relay and before you publish, so both servers agree.'
+          ? 'Without a username, or with an empty one, the sender is "Anonymous": chat.username || "Anonymous". Work it out once, before you relay and before you publish, and publish the result: then both servers agree.'
           : 'The sender is the username the client sent, exactly: not another field of its message, not a name you keep for the socket.',
         ` (sender should be ${JSON.stringify(want.sender)})`,
       );

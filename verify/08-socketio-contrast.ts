@@ -138,7 +138,7 @@ const ROOMLESS_HINT =
   'A client that has joined no room has no socket.data.room: check for it before using it, and acknowledge or refuse that chat, ack({ ok: false, error: "join a room first" }).';
 
 const BAD_ROOM_HINT =
-  'A join may come with anything as its room: null, a number, an array. Check it is a string before using it as one, and refuse it otherwise: ack({ ok: false, error: "…" }).';
+  'A join may come with anything as its room: "", null, a number, an array. Check it is a string that is not empty before using it as one, and refuse it otherwise: ack({ ok: false, error: "…" }).';
 
 export default (async (v) => {
   const server = await v.start();
@@ -170,7 +170,7 @@ export default (async (v) => {
     for (const client of [carol, bob2]) await chat.join(client, KITCHEN);
   });
 
-  await v.step('a chat from alice, the first to join, is acknowledged and reaches the other members of the room', ['R4'], async () => {
+  await v.step('a chat from alice, the first to join, is acknowledged and reaches the other members of the room', ['R2', 'R4'], async () => {
     await chat.say(alice, 'hello, lobby');
     await chat.hearAll([bob, zoe], alice, 'hello, lobby');
   });
@@ -223,7 +223,7 @@ export default (async (v) => {
     }),
   );
 
-  await v.step('any string is a message: empty, blank, spaces at both ends, accents and emoji, 100 KiB; other fields stay behind', ['R4', 'R5'], async () => {
+  await v.step('any string is a message: empty, blank, spaces at both ends, accents and emoji, 100 KiB; other fields stay behind', ['R2', 'R4', 'R5'], async () => {
     for (const message of ['', '   ', '  café — naïve, 漢字, 🎉  ', LARGE_MESSAGE]) {
       await chat.say(zoe, message, { anyString: true });
       await chat.hearAll([alice, bob], zoe, message);
@@ -269,12 +269,13 @@ export default (async (v) => {
       await chat.hearAll([bob], alice, 'a string is not a callback', ignored);
       chat.emitWithoutAck(alice, 'chat', { message: 404 });
       chat.joinWithoutAck(bob2, LOBBY);
-      // bob2's join is handled before anything bob2 sends next reaches the server.
-      await bob2.flush();
+      chat.joinWithoutAck(carol, KITCHEN, 'not a callback');
+      // Each join is handled before anything its client sends next reaches the server.
+      await Promise.all([bob2.flush(), carol.flush()]);
       await chat.say(alice, 'and this one with a callback');
       await chat.hearAll([bob, bob2], alice, 'and this one with a callback', ignored);
       await chat.settle();
-      v.note('✓ the refused chat without a callback reached nobody, and bob2 is in the lobby now');
+      v.note('✓ the refused chat without a callback reached nobody, bob2 is in the lobby now, and carol still in the kitchen');
     }),
   );
 
@@ -373,7 +374,7 @@ export default (async (v) => {
       await chat.say(mallory, 'hello from nobody in particular');
       await chat.hearAll([bob, bob2], mallory, 'hello from nobody in particular');
       risk = hazard(Codes.BAD_ROOM_CRASHED, 'when a join came with a room that is not a string', BAD_ROOM_HINT);
-      for (const room of [null, 42, [LOBBY, KITCHEN], { room: LOBBY }]) await chat.joinOdd(mallory, room);
+      for (const room of ['', null, 42, [LOBBY, KITCHEN], { room: LOBBY }]) await chat.joinOdd(mallory, room);
       await chat.settle();
       chat.disconnect(mallory);
       v.note('✓ the server answered each, and is still up');
@@ -514,9 +515,9 @@ class Chat {
     this.moved(client, room);
   }
 
-  /** `client` joins `room` without a callback; the story assumes it is in (the next step proves it). */
-  joinWithoutAck(client: SocketIoTestClient, room: string): void {
-    client.emit('join', room);
+  /** `client` joins `room` without a callback (`more` may follow: never a function); the chats that follow prove it is in. */
+  joinWithoutAck(client: SocketIoTestClient, room: string, ...more: unknown[]): void {
+    client.emit('join', room, ...more);
     this.moved(client, room);
   }
 
@@ -529,7 +530,7 @@ class Chat {
     if (isOk(reply) || isRefusal(reply)) return;
     throw this.v.fail({
       code: Codes.BAD_JOIN_ACK,
-      expected: `{"ok":true} or {"ok":false,"error":"…"} for a join with the room ${describeArgs([room])}`,
+      expected: `{"ok":true} or {"ok":false,"error":"…"} for a join with the room ${describeArgs([room]) || '(none)'}`,
       actual: describeReply(reply),
       hint: BAD_ROOM_HINT,
     });

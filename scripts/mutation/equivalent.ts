@@ -14,4 +14,72 @@ export interface Equivalent {
   reason: string;
 }
 
-export const equivalents: Equivalent[] = [];
+export const equivalents: Equivalent[] = [
+  {
+    lesson: '03-broadcast',
+    mutator: 'BlockStatement',
+    original: "{\n    // Without this catch, one client typing nonsense would stop the server for everybody.\n    return 'Not valid JSON.';\n  }",
+    replacement: '{}',
+    reason:
+      'With the catch emptied, text that is not JSON leaves value undefined, which the object check refuses next: the client still gets an error and the server stays up. Only the wording differs, and problem.md leaves the wording to the learner.',
+  },
+  {
+    lesson: '03-broadcast',
+    mutator: 'ConditionalExpression',
+    original: "typeof value !== 'object'",
+    replacement: 'false',
+    reason:
+      'Without the typeof test, a number, string or boolean passes the object check, but destructuring it gives no type, so the type check answers with an error instead: the same refusal, in other words (null and arrays are still caught by the rest of the test).',
+  },
+  {
+    lesson: '04-lifecycle',
+    mutator: 'ConditionalExpression',
+    original: 'socket.readyState === WebSocket.OPEN',
+    replacement: 'true',
+    reason:
+      'ws 8 drops a send on a socket that is closing or closed without a word, and a socket in the Map is never still connecting: sending without the check reaches nobody more. problem.md asks nothing about sends to closing sockets (lesson 03 does).',
+  },
+  {
+    lesson: '04-lifecycle',
+    mutator: 'UpdateOperator',
+    original: '++lastId',
+    replacement: '--lastId',
+    reason: 'Counting down gives -1, -2, -3…: still a number of its own for every connection, which is all problem.md asks of an id.',
+  },
+  {
+    lesson: '04-lifecycle',
+    mutator: 'BlockStatement',
+    original: "{\n      sendJson(socket, { type: 'error', message: 'messages must be JSON' });\n      return;\n    }",
+    replacement: '{}',
+    reason:
+      'With the catch emptied, text that is not JSON leaves message undefined, whose type is neither who nor quit: the other error reply goes out instead. problem.md leaves both whether to answer and the wording to the learner.',
+  },
+  {
+    lesson: '04-lifecycle',
+    mutator: 'BlockStatement',
+    original: "{\n      sendJson(socket, { type: 'error', message: 'expected {\"type\":\"who\"} or {\"type\":\"quit\"}' });\n    }",
+    replacement: '{}',
+    reason: 'R13 lets a server ignore what it cannot use or answer it with an error: without the reply, an unknown type is ignored, which is allowed.',
+  },
+  {
+    lesson: '01-http-vs-websocket',
+    mutator: 'ObjectLiteral',
+    original: "{ 'Content-Type': 'text/plain' }",
+    replacement: '{}',
+    reason: 'The headers of the 404: R5 asks for the status 404 and an answer that ends, with any body or none, so the type of that body is the learner\'s to choose.',
+  },
+  {
+    lesson: '01-http-vs-websocket',
+    mutator: 'StringLiteral',
+    original: "'text/plain'",
+    replacement: '""',
+    reason: 'The Content-Type of the 404, left empty: R5 asks for the status 404 and an answer that ends, with any body or none.',
+  },
+  {
+    lesson: '01-http-vs-websocket',
+    mutator: 'StringLiteral',
+    original: "'Not found\\n'",
+    replacement: '""',
+    reason: 'The body of the 404, left empty: R5 says any body, or none, will do.',
+  },
+];

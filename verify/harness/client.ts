@@ -65,6 +65,8 @@ export interface ClientContext {
   logging?: FrameLogging;
   /** The largest frame the lesson allows; larger ones fail with FRAME_TOO_LARGE. */
   maxFrameBytes?: number;
+  /** Counts pings without a transcript line for each (a lesson that says what they came to instead). */
+  quietPings?: boolean;
 }
 
 /** The largest frame a client accepts when the lesson sets no limit. */
@@ -159,7 +161,7 @@ export class TestClient {
     });
     ws.on('ping', () => {
       this.pings.push(Date.now() - this.connectedAt);
-      this.out.line('← ping', 'detail');
+      if (!this.ctx.quietPings) this.out.line('← ping', 'detail');
     });
     ws.on('close', (code, reason) => {
       this.countWire();

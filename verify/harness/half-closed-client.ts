@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { HarnessCodes, VerifyFailure } from './failure.ts';
-import { describeCloseCode } from './frames.ts';
+import { describeCloseCode, type Frame } from './frames.ts';
 import type { RunningServer, Verification } from './session.ts';
 
+const OPCODE_TEXT = 0x1;
+const OPCODE_BINARY = 0x2;
 const OPCODE_CLOSE = 0x8;
 const NORMAL_CLOSURE = 1000;
 
@@ -27,15 +29,15 @@ export async function leaveHalfClosed(v: Verification, name: string, server: Run
 /** A raw client that is connected and open, and can later leave half-closed. */
 export interface HalfClosableClient {
   /**
-   * Starts the closing handshake and never finishes it, as leaveHalfClosed() does. Frames the server
-   * sent while the client was open are read and skipped; resolves once the server's close frame arrived.
+   * Starts the closing handshake and never finishes it, as leaveHalfClosed() does. Resolves once the
+   * server's close frame arrived, with the text and binary frames the server sent before it.
    */
-  leaveHalfClosed(): Promise<void>;
+  leaveHalfClosed(): Promise<Frame[]>;
 }
 
 /**
- * Connects a raw client named `name` and leaves it open, reading (and discarding) whatever the server
- * sends, until `leaveHalfClosed()` is called. A client that connects early and starts closing late
+ * Connects a raw client named `name` and leaves it open, keeping whatever the server sends without
+ * logging it, until `leaveHalfClosed()` is called. A client that connects early and starts closing late
  * sits where it joined in the server's set of clients: first, if it connected first.
  */
 export async function connectHalfClosable(v: Verification, name: string, server: RunningServer = v.servers[0]!): Promise<HalfClosableClient> {
@@ -96,13 +98,17 @@ export async function connectHalfClosable(v: Verification, name: string, server:
       log(`→ close ${describeCloseCode(NORMAL_CLOSURE)}`);
       socket.write(maskedCloseFrame(NORMAL_CLOSURE));
 
-      // Frames the server sent before it saw the close are skipped; the close frame is what matters.
+      // Frames the server sent before it saw the close are kept for the caller, not logged.
+      const received: Frame[] = [];
       for (;;) {
         const frame = await within('the server to answer the close frame', readFrame(reader));
+        if (frame.opcode === OPCODE_TEXT || frame.opcode === OPCODE_BINARY) {
+          received.push({ kind: frame.opcode === OPCODE_TEXT ? 'text' : 'binary', data: Buffer.from(frame.payload) });
+        }
         if (frame.opcode !== OPCODE_CLOSE) continue;
         const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
         log(`← close ${describeCloseCode(code)}`);
-        return;
+        return received;
       }
     },
   };

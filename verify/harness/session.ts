@@ -43,6 +43,11 @@ export interface ClientConnectOptions {
   url?: string;
   /** When received frames appear in the transcript (see FrameLogging); default `arrival`. */
   log?: FrameLogging;
+  /**
+   * Pings are counted (client.pings) but get no line each: they arrive on the server's clock, so
+   * their lines would fall anywhere in the story. The lesson says what they came to instead.
+   */
+  quietPings?: boolean;
 }
 
 /**
@@ -137,6 +142,7 @@ export class Verification {
       programGone: this.programGone,
       logging: options.log,
       maxFrameBytes: this.lesson.maxFrameBytes,
+      quietPings: options.quietPings,
     });
     this.clients.push(client);
     this.track(client);
