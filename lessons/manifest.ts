@@ -171,20 +171,24 @@ export const lessons: readonly Lesson[] = [
     summary: 'Ping every client, and terminate the ones that stopped answering.',
     hints: [
       {
-        text: 'One setInterval for the whole server, with the delay Number(process.env.HEARTBEAT_INTERVAL_MS). Each round visits every socket in wss.clients and calls ping() on it.',
-        covers: ['HEARTBEAT_NO_PING', 'HEARTBEAT_WRONG_RATE'],
+        text: "One setInterval for the whole server, started once with the server (not in 'connection'), with the delay Number(process.env.HEARTBEAT_INTERVAL_MS). Each round visits every socket in wss.clients and calls ping() on it.",
+        covers: ['HEARTBEAT_NO_PING', 'HEARTBEAT_WRONG_RATE', 'HEARTBEAT_CLIENT_SKIPPED', 'HEARTBEAT_INTERVAL_PER_CONNECTION'],
       },
       {
         text: "Give each socket a flag: true when it connects and whenever its 'pong' event fires. Each round, set the flag to false just before pinging.",
         covers: ['HEARTBEAT_PONG_IGNORED', 'HEARTBEAT_TERMINATED_WITHOUT_PING'],
       },
       {
-        text: 'Judge at the start of the next round: a socket whose flag is still false missed the last ping. It cannot answer a close handshake, so terminate() it instead of close().',
-        covers: ['HEARTBEAT_DROPPED_HEALTHY', 'HEARTBEAT_NEVER_TERMINATED', 'HEARTBEAT_CLOSED_NOT_TERMINATED'],
+        text: 'Judge at the start of the next round: a socket whose flag is still false missed the last ping. It cannot answer a close handshake, so terminate() it instead of close(), then and there, and go on to the next socket.',
+        covers: ['HEARTBEAT_DROPPED_HEALTHY', 'HEARTBEAT_NEVER_TERMINATED', 'HEARTBEAT_TERMINATED_LATE', 'HEARTBEAT_CLOSED_NOT_TERMINATED'],
       },
       {
-        text: "A running interval keeps Node alive after the server has closed: clear it in wss.on('close', ...), so that SIGTERM → wss.close() lets the process end.",
-        covers: ['HEARTBEAT_INTERVAL_NOT_CLEARED'],
+        text: "A running interval keeps Node alive after the server has closed: clear it in wss.on('close', ...), so that SIGTERM → wss.close() lets the process end. Listen for SIGTERM, or it kills Node on the spot, and close every server you listen with.",
+        covers: ['HEARTBEAT_INTERVAL_NOT_CLEARED', 'HEARTBEAT_SIGTERM_NOT_HANDLED', 'HEARTBEAT_SERVER_NOT_CLOSED'],
+      },
+      {
+        text: "Add socket.on('error', …) in 'connection', even if it only logs, as in lesson 04: a broken frame makes ws emit 'error' on that socket, and an error nobody listens to ends the process, and every round with it.",
+        covers: ['HEARTBEAT_CRASHED_ON_BAD_INPUT', 'HEARTBEAT_ROUNDS_STOPPED'],
       },
     ],
     env: { HEARTBEAT_INTERVAL_MS: '100' },
@@ -201,12 +205,20 @@ export const lessons: readonly Lesson[] = [
         covers: ['TLS_ENV_NOT_READ', 'TLS_CERT_PATH_HARD_CODED', 'TLS_NOT_PEM', 'TLS_HANDSHAKE_FAILED'],
       },
       {
-        text: 'https.createServer({ cert, key }, handler) is http.createServer with TLS underneath; the handler answers plain requests exactly as before.',
-        covers: ['TLS_NOT_SPOKEN', 'TLS_HTTPS_NO_ANSWER', 'TLS_HTTPS_BAD_STATUS'],
+        text: "https.createServer({ cert, key }, handler) is http.createServer with TLS underneath; the handler answers plain requests exactly as before: res.writeHead(200, { 'Content-Type': 'text/plain' }), then res.end with a line of text.",
+        covers: ['TLS_NOT_SPOKEN', 'TLS_HTTPS_NO_ANSWER', 'TLS_HTTPS_BAD_STATUS', 'TLS_HTTPS_NOT_TEXT', 'TLS_HTTPS_EMPTY_BODY'],
       },
       {
         text: 'Give ws that server, new WebSocketServer({ server }), and listen on PORT with the HTTPS server. wss:// and https:// share the port; a WebSocketServer with a { port } of its own speaks plain text on another one.',
-        covers: ['TLS_WSS_NOT_ON_PORT', 'TLS_PLAIN_TEXT_ACCEPTED', 'NEVER_LISTENED', 'WRONG_PORT'],
+        covers: ['TLS_WSS_NOT_ON_PORT', 'TLS_EXTRA_PORT', 'TLS_PLAIN_TEXT_ACCEPTED', 'NEVER_LISTENED', 'WRONG_PORT'],
+      },
+      {
+        text: "The WebSocket part is lesson 02's echo, unchanged: socket.send(data, { binary: isBinary }) on the socket the message came from, whatever its size, with no limit of your own.",
+        covers: ['TLS_NO_ECHO', 'TLS_WRONG_ECHO', 'TLS_ECHO_WRONG_KIND', 'TLS_ECHO_SIZE_NOT_KEPT', 'TLS_ECHO_TO_OTHERS'],
+      },
+      {
+        text: "As in lesson 04, give every socket an 'error' listener in 'connection': ws reports a broken frame there, and an 'error' nobody listens for brings the whole server down.",
+        covers: ['TLS_CRASHED_ON_BAD_FRAME'],
       },
       {
         text: 'A client that refuses your certificate is doing its job. The fix is on the server (serve the certificate from TLS_CERT), never rejectUnauthorized: false on a client.',
@@ -223,20 +235,36 @@ export const lessons: readonly Lesson[] = [
     summary: 'Run the chat as two instances that share one room through Redis pub/sub.',
     hints: [
       {
-        text: 'A server can only send to its own sockets. For carol on server B to hear alice on server A, server A must tell Redis, and server B must be listening there: PUBLISH on one side, SUBSCRIBE on the other, on the channel in process.env.CHAT_CHANNEL.',
-        covers: ['SCALING_REDIS_NOT_USED', 'SCALING_NOT_SUBSCRIBED', 'SCALING_NOT_PUBLISHED'],
+        text: 'A server can only send to its own sockets. For carol on server B to hear alice on server A, server A must tell Redis, and server B must be listening there: PUBLISH on one side, SUBSCRIBE on the other, on the channel in process.env.CHAT_CHANNEL, and that one only: subscribe to it by its name, not with a pattern that also hears the channels next to it.',
+        covers: ['SCALING_REDIS_NOT_USED', 'SCALING_NOT_SUBSCRIBED', 'SCALING_NOT_PUBLISHED', 'SCALING_OTHER_CHANNEL_RELAYED'],
       },
       {
-        text: "Open two connections with new Redis(process.env.REDIS_URL): once a connection has subscribed, it can do nothing but (un)subscribe, so publishing needs the other one. Subscribe once, when the server starts, not in 'connection'.",
-        covers: ['SCALING_REDIS_URL_IGNORED', 'SCALING_PUBLISH_ON_SUBSCRIBER'],
+        text: "Open two connections with new Redis(process.env.REDIS_URL), once, at the top of the file: once a connection has subscribed, it can do nothing but (un)subscribe, so publishing needs the other one. Subscribe, and add subscriber.on('message', …), once, when the server starts: not in 'connection', and never unsubscribe when a client leaves.",
+        covers: ['SCALING_REDIS_URL_IGNORED', 'SCALING_PUBLISH_ON_SUBSCRIBER', 'SCALING_SUBSCRIPTION_PER_CLIENT', 'SCALING_HANDLER_PER_CLIENT', 'SCALING_PUBLISHER_PER_MESSAGE'],
       },
       {
-        text: 'Redis hands a message to every subscriber, the instance that published it included. Put process.env.INSTANCE_ID in what you publish, and in subscriber.on("message", …) skip what carries your own id.',
-        covers: ['SCALING_DUPLICATE', 'SCALING_NOT_ACROSS'],
+        text: 'Redis hands a message to every subscriber, the instance that published it included. Put process.env.INSTANCE_ID in what you publish, and in subscriber.on("message", …) skip what carries your own id. Not the port: instances on other hosts listen on the same one.',
+        covers: ['SCALING_DUPLICATE', 'SCALING_NOT_ACROSS', 'SCALING_ID_NOT_UNIQUE'],
       },
       {
-        text: "Deliver to your own clients directly, as in lesson 03 (the sender excepted), and to the others' through Redis. Clients get the relay {type, sender, message}, never the object you published.",
-        covers: ['SCALING_LOCAL_MISSED', 'SCALING_ECHOED_TO_SENDER', 'SCALING_WRONG_SHAPE'],
+        text: "Deliver to your own clients directly, as in lesson 03 (the sender's socket excepted, OPEN sockets only), and to the others' through Redis. Every client gets the relay {type, sender, message} with sender username || \"Anonymous\", never the object you published, and nothing else.",
+        covers: ['SCALING_LOCAL_MISSED', 'SCALING_ECHOED_TO_SENDER', 'SCALING_WRONG_SHAPE', 'SCALING_WRONG_SENDER', 'SCALING_SENT_TO_CLOSING_SOCKET', 'SCALING_UNEXPECTED_FRAME'],
+      },
+      {
+        text: 'Publish once per chat message, as soon as it arrives (no await before it), an object you build field by field: JSON.stringify({ origin, sender, message }). Never the text the client sent nor its parsed object, and never again what came from Redis.',
+        covers: ['SCALING_PUBLISHED_TWICE', 'SCALING_PUBLISHED_AS_SENT', 'SCALING_OUT_OF_ORDER'],
+      },
+      {
+        text: 'Trust nothing that comes in. Check every client message (an object, type "chat", message a string, username a string or absent) and answer anything else with an error on that socket alone, before you publish anything. Check every Redis message the same way, inside try/catch, and ignore what is not your shape. Pass the text on exactly as it came.',
+        covers: [
+          'SCALING_NO_ERROR_REPLY',
+          'SCALING_BAD_INPUT_RELAYED',
+          'SCALING_BAD_INPUT_PUBLISHED',
+          'SCALING_CRASHED_ON_BAD_INPUT',
+          'SCALING_CHANNEL_JUNK_RELAYED',
+          'SCALING_CRASHED_ON_CHANNEL_JUNK',
+          'SCALING_TEXT_CHANGED',
+        ],
       },
     ],
     env: { CHAT_CHANNEL: 'workshop:chat' },

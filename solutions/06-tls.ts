@@ -31,6 +31,9 @@ const server = https.createServer(
 const wss = new WebSocketServer({ server });
 
 wss.on('connection', (socket) => {
+  // As in lesson 04: a broken frame from one client is an 'error' on its socket, which ws then closes.
+  // Unheard, that error would be thrown, and take every other client down with the server.
+  socket.on('error', (error) => console.error(`a client's connection failed: ${error.message}`));
   socket.on('message', (data, isBinary) => {
     socket.send(data, { binary: isBinary });
   });

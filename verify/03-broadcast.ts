@@ -4,7 +4,8 @@
  * second tab with the same username included; a burst arrives in order; a message without a username
  * comes from "Anonymous"; text of every kind arrives exactly as it went, in a relay with exactly three
  * fields; every kind of broken message gets an error back, to its sender alone, and the room carries on;
- * and clients that are closing (first, last and in the middle of the set) or gone are skipped.
+ * clients that are closing (first, last and in the middle of the set) or gone are skipped, while dave,
+ * until he closed, heard everything; and at the end nobody has anything left to read.
  */
 import { connectHalfClosable, type HalfClosableClient } from './harness/half-closed-client.ts';
 import {
@@ -173,10 +174,7 @@ export default (async (v) => {
 
   await v.step("keeps each sender's messages in order", ['R2', 'R8'], async () => {
     const burst = ['one', 'two', 'three', 'four', 'five', 'a much longer sixth message, to overtake the short ones', '7'];
-    await room.say(
-      carol,
-      burst.map((m) => room.chat(carol, m)),
-    );
+    await room.say(carol, burst.map((m) => room.chat(carol, m)));
   });
 
   await v.step('relays a message without a username, or with an empty one, as sent by Anonymous', ['R7'], async () => {
@@ -295,7 +293,8 @@ const RELAY_KEYS = ['message', 'sender', 'type'];
 const LOOP_HINT =
   "Nothing reaches the other clients unless your server sends it: broadcasting is a loop you write. In the 'message' handler, go through wss.clients and send the relay to every client that is not the sender.";
 const RELAY_SHAPE = '{"type":"chat","sender":…,"message":…}';
-const ECHO_HINT = 'The sender already has its own message. In the broadcast loop, skip the socket the message came from: if (client !== socket && …).';
+const ECHO_HINT =
+  'The sender knows what it said: it gets nothing back, neither its own message nor a receipt. In the broadcast loop, skip the socket the message came from (if (client !== socket && …)), and send it nothing else.';
 const DEFAULT_TIMEOUT: TimeoutOptions = { timeoutCode: Codes.NOT_RELAYED, timeoutHint: LOOP_HINT };
 
 /**
@@ -310,6 +309,8 @@ class ChatRoom {
   private readonly said = new Map<string, { raw: string; by: string }>();
   /** Each relay a client has received so far, by message, to tell a repeat from anything else. */
   private readonly heard = new Map<TestClient, Set<string>>();
+  /** Clients that have sent a chat message. */
+  private readonly spoke = new Set<TestClient>();
   /** Every chat relayed so far, in the order sent. */
   private readonly relays: Chat[] = [];
   private readonly badTexts: string[] = [];
@@ -358,6 +359,7 @@ class ChatRoom {
       for (const chat of chats) await this.expectRelay(from, listener, chat, burst, timeout);
     }
     this.relays.push(...chats);
+    this.spoke.add(from);
     // Sent in the same loop as the relays just read: an echo to the sender is most likely here already.
     await from.expectSilence(0, { code: Codes.ECHOED_TO_SENDER, expected: `nothing back for ${from.name}, who sent it`, hint: ECHO_HINT });
   }
@@ -386,6 +388,7 @@ class ChatRoom {
         hint: 'Relays and errors are all your server sends: no welcome, no notices, no copies.',
       });
     }
+    this.v.note(`✓ ${name} had received all ${this.relays.length} relays sent while he was open, in order`);
   }
 
   /** Fails if any client has a frame it has not read: everything that was due has been read already. */
@@ -394,7 +397,7 @@ class ChatRoom {
       const frame = client.pending[0];
       if (!frame) continue;
       const message = asObject(parseJson(frame.data.toString('utf8')))?.message;
-      const own = typeof message === 'string' && this.said.get(message)?.by === client.name;
+      const own = (typeof message === 'string' && this.said.get(message)?.by === client.name) || this.isReplyToSpeaker(client, asObject(parseJson(frame.data.toString('utf8'))));
       const again = typeof message === 'string' && this.heard.get(client)!.has(message);
       client.releaseUnread();
       throw this.v.fail({
@@ -459,6 +462,14 @@ class ChatRoom {
     return error;
   }
 
+  /**
+   * True when a frame that is neither a relay nor an error reaches a client that has spoken: an
+   * acknowledgement or receipt, which may arrive after the moment say() looked for one.
+   */
+  private isReplyToSpeaker(client: TestClient, value: Record<string, unknown> | undefined): boolean {
+    return this.spoke.has(client) && value !== undefined && value.type !== 'chat' && value.type !== 'error' && !('sender' in value);
+  }
+
   /** Says what is wrong with a frame that arrived where `want` was due, or nothing if it is right. */
   private diagnose(listener: TestClient, got: Frame, want: Chat, burst: string[]): VerifyFailure | undefined {
     const text = got.data.toString('utf8');
@@ -471,6 +482,9 @@ class ChatRoom {
     const earlier = message === undefined ? undefined : this.said.get(message);
     if (earlier?.by === listener.name && message !== want.message) {
       return failure(Codes.ECHOED_TO_SENDER, ECHO_HINT, `: ${listener.name}'s own message came back`);
+    }
+    if (this.isReplyToSpeaker(listener, relay)) {
+      return failure(Codes.ECHOED_TO_SENDER, ECHO_HINT, `: something came back to ${listener.name} for a message it sent`);
     }
     if (this.badTexts.includes(text) || relay?.type === 'error' || (message !== undefined && this.badMessages.includes(message))) {
       return failure(

@@ -354,7 +354,7 @@ class Broker {
     }
     // NUMSUB can answer before the MONITOR lines of those SUBSCRIBEs have reached us: wait for them too.
     if (traffic.ownSubscribers === 0) {
-      await traffic.until(() => traffic.commands.filter((c) => c.name.endsWith('SUBSCRIBE') && !c.name.startsWith('UN')).length >= subscribers.count, 500);
+      await traffic.until(() => traffic.commands.filter((c) => /^P?SUBSCRIBE$/.test(c.name)).length >= subscribers.count, 500);
     }
     traffic.show();
     if (subscribers.count >= SERVERS) {
@@ -591,12 +591,22 @@ class TwoServerRoom {
   ) {}
 
   /** Connects a client to a server. Frames are written when read, so the transcript is the same every run. */
-  async join(name: string, server: RunningServer, username = name, visitor = false): Promise<Member> {
-    const client = await this.v.client(name, { server, log: visitor ? 'silent' : 'read' });
-    const member: Member = { client, username, server, gone: false, visitor };
+  async join(name: string, server: RunningServer, username = name): Promise<Member> {
+    const client = await this.v.client(name, { server, log: 'read' });
+    return this.add({ client, username, server, gone: false, visitor: false });
+  }
+
+  /** Connects a crowd at once, quietly; they join the room in the order given, however they connect. */
+  async joinCrowd(names: string[], servers: RunningServer[]): Promise<Member[]> {
+    const clients = await Promise.all(names.map((name, i) => this.v.client(name, { server: servers[i % servers.length]!, log: 'silent' })));
+    return clients.map((client, i) => this.add({ client, username: names[i]!, server: servers[i % servers.length]!, gone: false, visitor: true }));
+  }
+
+  private add(member: Member): Member {
     this.members.push(member);
     this.received.set(member, []);
-    this.connectionsEver.set(server.program.name, (this.connectionsEver.get(server.program.name) ?? 0) + 1);
+    const server = member.server.program.name;
+    this.connectionsEver.set(server, (this.connectionsEver.get(server) ?? 0) + 1);
     return member;
   }
 
@@ -891,8 +901,9 @@ class TwoServerRoom {
    */
   async crowdComesAndGoes(first: Member, other: Member): Promise<void> {
     const servers = [first.server, other.server];
-    const visitors = await Promise.all(
-      Array.from({ length: 2 * VISITORS_PER_SERVER }, (_, i) => this.join(`visitor ${i + 1}`, servers[i % 2]!, `visitor ${i + 1}`, true)),
+    const visitors = await this.joinCrowd(
+      Array.from({ length: 2 * VISITORS_PER_SERVER }, (_, i) => `visitor ${i + 1}`),
+      servers,
     );
     this.v.note(`${visitors.length} visitors connected, ${VISITORS_PER_SERVER} to each server (their frames are not shown)`);
     await leaveHalfClosed(this.v, 'frank', first.server);

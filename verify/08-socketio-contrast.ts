@@ -28,6 +28,7 @@ export const Codes = {
   BAD_JOIN_ACK: 'SOCKETIO_BAD_JOIN_ACK',
   OLD_ROOM_KEPT: 'SOCKETIO_OLD_ROOM_KEPT',
   LEFT_ON_REJOIN: 'SOCKETIO_LEFT_ON_REJOIN',
+  BAD_ROOM_NOT_REFUSED: 'SOCKETIO_BAD_ROOM_NOT_REFUSED',
   BAD_ROOM_CRASHED: 'SOCKETIO_BAD_ROOM_CRASHED',
   CHAT_NOT_ACKED: 'SOCKETIO_CHAT_NOT_ACKED',
   BAD_ACK: 'SOCKETIO_BAD_ACK',
@@ -61,7 +62,7 @@ export const rules = defineRules({
   },
   R3: {
     text: '**Join**: a client emits `join` with a room name and a callback; the server puts the socket in that room (leaving the room it was in before, if any) and calls the callback with exactly `{ ok: true }`.',
-    codes: [Codes.JOIN_NOT_ACKED, Codes.BAD_JOIN_ACK, Codes.OLD_ROOM_KEPT, Codes.LEFT_ON_REJOIN, Codes.BAD_ROOM_CRASHED],
+    codes: [Codes.JOIN_NOT_ACKED, Codes.BAD_JOIN_ACK, Codes.OLD_ROOM_KEPT, Codes.LEFT_ON_REJOIN, Codes.BAD_ROOM_NOT_REFUSED, Codes.BAD_ROOM_CRASHED],
   },
   R4: {
     text: "**Chat**: a client emits `chat` with `{ message }` and a callback; the server emits the event `chat` with exactly `{ sender, message }` to **every other socket in the sender's room**, not back to the sender, not to other rooms, then calls the callback with exactly `{ ok: true }`.",
@@ -95,6 +96,8 @@ export const rules = defineRules({
 
 /** The two rooms of the story. The kitchen's name is not ASCII: a room name is any string. */
 const LOBBY = 'lobby';
+/** The sender of a client without a usable username, as in lesson 03. */
+const ANONYMOUS = 'Anonymous';
 const KITCHEN = 'kitchen 🍳';
 
 /** How long others must stay quiet, once, to show that a chat went nowhere else, not even late. */
@@ -132,13 +135,13 @@ const WITHOUT_ACK_CRASH_HINT =
   'Check it wherever you call it, on every path, refusals too: if (typeof ack === "function") ack({ ok: true }).';
 
 const NO_USERNAME_HINT =
-  'A client may connect without a username: socket.handshake.auth.username is then undefined (or whatever it sent). Check that it is a string before using it as one, and pick a name of your own otherwise ("Anonymous", say).';
+  'A client may connect without a username: socket.handshake.auth.username is then undefined (or "", or whatever it sent). Check that it is a string that is not empty before using it as one, and call the client "Anonymous" otherwise, as in lesson 03.';
 
 const ROOMLESS_HINT =
   'A client that has joined no room has no socket.data.room: check for it before using it, and acknowledge or refuse that chat, ack({ ok: false, error: "join a room first" }).';
 
 const BAD_ROOM_HINT =
-  'A join may come with anything as its room: "", null, a number, an array. Check it is a string that is not empty before using it as one, and refuse it otherwise: ack({ ok: false, error: "…" }).';
+  'A join may come with anything as its room: "", null, a number, an array (socket.join would put the socket in every room of an array). Check it is a string that is not empty before using it, and refuse it otherwise: ack({ ok: false, error: "…" }).';
 
 export default (async (v) => {
   const server = await v.start();
@@ -362,21 +365,33 @@ export default (async (v) => {
 
   let risk = hazard(Codes.NO_USERNAME_CRASHED, 'when a client connected without a username', NO_USERNAME_HINT);
   await survives(v, () => risk(), () =>
-    v.step('a client without a username, a chat before any join, rooms that are not strings: the server stays up', ['R2', 'R3', 'R4'], async () => {
+    v.step('clients without a usable username, a chat before any join, rooms that are not strings: each is answered, and the server stays up', ['R2', 'R3', 'R4'], async () => {
       const mallory = await chat.connect('mallory', undefined);
       // socket.io answers the handshake before it runs the 'connection' handler: see that one through.
       await mallory.flush();
       risk = hazard(Codes.ROOMLESS_CHAT_CRASHED, 'when a client chatted before joining any room', ROOMLESS_HINT);
       await chat.sayBeforeJoin(mallory, 'is anyone there?');
       await chat.settle();
-      risk = hazard(Codes.NO_USERNAME_CRASHED, 'when a client without a username joined and chatted', NO_USERNAME_HINT);
-      await chat.join(mallory, LOBBY);
-      await chat.say(mallory, 'hello from nobody in particular');
-      await chat.hearAll([bob, bob2], mallory, 'hello from nobody in particular');
+      risk = hazard(Codes.NO_USERNAME_CRASHED, 'when a client without a usable username connected, joined and chatted', NO_USERNAME_HINT);
+      const ghost = await chat.connect('ghost', '');
+      const r2d2 = await chat.connect('r2d2', 42);
+      await Promise.all([ghost.flush(), r2d2.flush()]);
+      const strangers = [mallory, ghost, r2d2];
+      for (const client of strangers) await chat.join(client, LOBBY);
+      for (const client of strangers) {
+        const message = `hello from ${client.name}`;
+        await chat.say(client, message);
+        await chat.hearAll(chat.roomMates(client), client, message);
+      }
       risk = hazard(Codes.BAD_ROOM_CRASHED, 'when a join came with a room that is not a string', BAD_ROOM_HINT);
-      for (const room of ['', null, 42, [LOBBY, KITCHEN], { room: LOBBY }]) await chat.joinOdd(mallory, room);
+      for (const room of ['', null, 42, [LOBBY, KITCHEN], { room: KITCHEN }]) await chat.joinOdd(mallory, room);
+      await chat.say(mallory, 'still in the lobby');
+      await chat.hearAll(chat.roomMates(mallory), mallory, 'still in the lobby', {
+        timeoutCode: Codes.BAD_ROOM_NOT_REFUSED,
+        timeoutHint: `A refused join changes nothing: check the room first, and leave the old room only once you know the new one is good. ${BAD_ROOM_HINT}`,
+      });
       await chat.settle();
-      chat.disconnect(mallory);
+      for (const client of strangers) chat.disconnect(client);
       v.note('✓ the server answered each, and is still up');
     }),
   );
@@ -411,9 +426,9 @@ export default (async (v) => {
  */
 export const prepareRun: PrepareRun = async () => ({ protocol: 'socket.io' });
 
-/** A chat relay as a listener must receive it; `sender` is left unchecked for a client without a username. */
+/** A chat relay as a listener must receive it. */
 interface Relay {
-  sender?: string;
+  sender: string;
   message: string;
 }
 
@@ -449,7 +464,10 @@ interface Said {
 class Chat {
   /** Every client in the story, in the order they connected. */
   readonly clients: SocketIoTestClient[] = [];
-  private readonly usernames = new Map<SocketIoTestClient, string | undefined>();
+  /** The sender each client's chats must carry: its username, or "Anonymous" without a usable one. */
+  private readonly usernames = new Map<SocketIoTestClient, string>();
+  /** Clients that connected without a usable username. */
+  private readonly nameless = new Set<SocketIoTestClient>();
   /** Each chat sent (all distinct) → who sent it, from which room. */
   private readonly said = new Map<string, Said>();
   private readonly rooms = new Map<SocketIoTestClient, string>();
@@ -459,12 +477,14 @@ class Chat {
 
   constructor(private readonly v: Verification) {}
 
-  /** Connects a socket.io client that sends `username` in the handshake (none at all when undefined). */
-  async connect(name: string, username: string | undefined, url?: string): Promise<SocketIoTestClient> {
+  /** Connects a socket.io client that sends `username` in the handshake (no auth at all when undefined). */
+  async connect(name: string, username: unknown, url?: string): Promise<SocketIoTestClient> {
     try {
       const client = await socketIoClient(this.v, name, { url, auth: username === undefined ? undefined : { username }, log: 'read' });
       this.clients.push(client);
-      this.usernames.set(client, username);
+      const usable = typeof username === 'string' && username !== '';
+      this.usernames.set(client, usable ? username : ANONYMOUS);
+      if (!usable) this.nameless.add(client);
       return client;
     } catch (error) {
       if (error instanceof VerifyFailure && error.code === HarnessCodes.CONNECT_FAILED) {
@@ -479,6 +499,12 @@ class Chat {
       }
       throw error;
     }
+  }
+
+  /** The other members of `client`'s room, in the order they connected. */
+  roomMates(client: SocketIoTestClient): SocketIoTestClient[] {
+    const room = this.rooms.get(client);
+    return this.clients.filter((c) => c !== client && room !== undefined && this.rooms.get(c) === room);
   }
 
   /** Disconnects a client on purpose; it leaves the story. */
@@ -521,16 +547,16 @@ class Chat {
     this.moved(client, room);
   }
 
-  /** A join with a room that is not a string: any answer of the two shapes will do, and the server stays up. */
+  /** A join with a room that is not a string, or is empty: it must be refused, exactly { ok: false, error }. */
   async joinOdd(client: SocketIoTestClient, room: unknown): Promise<void> {
     const reply = await client.emitWithAck('join', [room], `an ack for ${client.name}'s join`, {
       timeoutCode: Codes.JOIN_NOT_ACKED,
       timeoutHint: 'Every join gets its answer, even one you refuse: ack({ ok: false, error: "…" }).',
     });
-    if (isOk(reply) || isRefusal(reply)) return;
+    if (isRefusal(reply)) return;
     throw this.v.fail({
-      code: Codes.BAD_JOIN_ACK,
-      expected: `{"ok":true} or {"ok":false,"error":"…"} for a join with the room ${describeArgs([room]) || '(none)'}`,
+      code: isOk(reply) ? Codes.BAD_ROOM_NOT_REFUSED : Codes.BAD_JOIN_ACK,
+      expected: `the ack {"ok":false,"error":"…"} for a join with the room ${describeArgs([room])}, which is not a name`,
       actual: describeReply(reply),
       hint: BAD_ROOM_HINT,
     });
@@ -630,8 +656,7 @@ class Chat {
   }
 
   private async hears(listener: SocketIoTestClient, from: SocketIoTestClient, message: string, options: HearOptions): Promise<void> {
-    const username = this.usernames.get(from);
-    const want: Relay = username === undefined ? { message } : { sender: username, message };
+    const want: Relay = { sender: this.usernames.get(from)!, message };
     const expected = `${listener.name} to receive chat ${describeArgs([want])}`;
     const got = await listener
       .nextEvent(expected, { timeoutCode: options.timeoutCode ?? Codes.NOT_DELIVERED, timeoutHint: options.timeoutHint ?? DELIVERY_HINT })
@@ -648,7 +673,7 @@ class Chat {
         hint: 'Leave the replay to socket.io, and send every chat to the room: it replays what the client missed, once each, in the order sent.',
       });
     }
-    const failure = this.misplaced(listener, got, options.afterRecovery) ?? this.wrongRelay(expected, got, want, this.said.get(message)?.payload);
+    const failure = this.misplaced(listener, got, options.afterRecovery) ?? this.wrongRelay(expected, got, want, from, this.said.get(message)?.payload);
     if (failure) throw failure;
     this.heardBy(listener).add(message);
   }
@@ -665,7 +690,7 @@ class Chat {
       const failure = got && this.misplaced(other, got, options.afterRecovery);
       if (failure) return failure;
     }
-    if (!options.replay && this.usernames.get(listener) !== undefined && this.usernames.get(listener) === this.usernames.get(from)) {
+    if (!options.replay && this.usernames.get(listener) === this.usernames.get(from)) {
       return this.v.fail({
         code: Codes.SAME_NAME_CONFUSED,
         expected: error.expected,
@@ -719,7 +744,7 @@ class Chat {
         : this.v.fail({ code: Codes.OLD_ROOM_KEPT, expected, actual, hint: OLD_ROOM_HINT });
     }
     const username = this.usernames.get(said.from);
-    const twin = this.clients.find((c) => c !== said.from && username !== undefined && this.usernames.get(c) === username && this.rooms.get(c) === here);
+    const twin = this.clients.find((c) => c !== said.from && this.usernames.get(c) === username && this.rooms.get(c) === here);
     if (twin && here !== undefined) {
       return this.v.fail({
         code: Codes.SAME_NAME_CONFUSED,
@@ -751,7 +776,7 @@ class Chat {
   }
 
   /** Says what is wrong with an event that arrived where `want` was due, or nothing if it is right. */
-  private wrongRelay(expected: string, got: { event: string; args: unknown[] }, want: Relay, payload?: Record<string, unknown>): VerifyFailure | undefined {
+  private wrongRelay(expected: string, got: { event: string; args: unknown[] }, want: Relay, from: SocketIoTestClient, payload?: Record<string, unknown>): VerifyFailure | undefined {
     if (isRelayOf(got, want)) return undefined;
     const actual = `a ${got.event} event ${describeArgs(got.args)}`;
     const fail = (hint: string, code: string = Codes.WRONG_RELAY) => this.v.fail({ code, expected, actual, hint });
@@ -765,11 +790,17 @@ class Chat {
           : 'Pass the message on as it came: the relay carries payload.message unchanged, whatever its length or script.',
       );
     }
-    if (want.sender !== undefined && relay.sender !== want.sender) {
+    if (relay.sender !== want.sender) {
       if (payload?.sender !== undefined && relay.sender === payload.sender) {
         return fail('The sender is the username from the handshake, whatever the payload says: build the relay from two fields, { sender: username, message }, instead of spreading the payload into it.');
       }
       if (relay.sender === undefined && Object.values(relay).includes(want.sender)) return fail('The relay names its author in a field called "sender": { sender, message }.');
+      if (this.nameless.has(from)) {
+        return fail(
+          `${from.name} connected without a usable username (none, "", or not a string): call it "${ANONYMOUS}", as in lesson 03, so that every relay has a sender. Check typeof username === "string" && username !== "".`,
+          Codes.WRONG_SENDER,
+        );
+      }
       return fail(
         'The sender is the username the client gave in its handshake: io(url, { auth: { username } }) arrives as socket.handshake.auth.username (not in handshake.query, not the socket.id).',
         Codes.WRONG_SENDER,
@@ -785,12 +816,9 @@ class Chat {
   }
 }
 
-/** True when `got` is exactly the relay `want` (any sender, or none, when `want` names none). */
+/** True when `got` is exactly the relay `want`: the event "chat", one argument, those two fields by value. */
 function isRelayOf(got: { event: string; args: unknown[] }, want: Relay): boolean {
-  const [relay] = got.args;
-  if (got.event !== 'chat' || got.args.length !== 1 || !isObject(relay)) return false;
-  if (want.sender === undefined) return relay.message === want.message && Object.keys(relay).every((k) => k === 'sender' || k === 'message');
-  return isDeepStrictEqual(relay, want);
+  return got.event === 'chat' && got.args.length === 1 && isDeepStrictEqual(got.args[0], want);
 }
 
 /** The message of a relay, if it carries a string one. */

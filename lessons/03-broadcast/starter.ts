@@ -9,9 +9,10 @@ wss.on('connection', (socket) => {
     console.log('received', data.toString());
 
     // TODO: parse the text with JSON.parse, inside try/catch. If it fails, or the result is not
-    //       {"type":"chat","message":<a string>}, send {"type":"error","message":"…"} on this socket
-    //       only, and stop there.
-    // TODO: build the relay {"type":"chat","sender":<username, or "Anonymous">,"message":…}.
+    //       {"type":"chat","message":<a string>} (with "username", if there is one, a string too),
+    //       send {"type":"error","message":"…"} on this socket only, and stop there.
+    // TODO: build a new relay {"type":"chat","sender":<username, or "Anonymous" when it is missing
+    //       or "">,"message":…}, with those three fields only.
     // TODO: loop over wss.clients and send the relay (as a JSON string) to every client that is not
     //       this socket and whose readyState is WebSocket.OPEN (import WebSocket from 'ws' too).
   });

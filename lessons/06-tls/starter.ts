@@ -14,6 +14,7 @@ const port = Number(process.env.PORT ?? 8443);
 const wss = new WebSocketServer({ port });
 
 wss.on('connection', (socket) => {
+  socket.on('error', (error) => console.error(`a client's connection failed: ${error.message}`));
   socket.on('message', (data, isBinary) => {
     socket.send(data, { binary: isBinary });
   });

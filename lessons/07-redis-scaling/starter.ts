@@ -35,7 +35,8 @@ wss.on('connection', (socket) => {
 
 // TODO: when the subscriber receives a message, broadcast it to this instance's clients, unless it
 //       carries this instance's own id: Redis hands every message back to its publisher too, and
-//       this instance's clients already have it.
+//       this instance's clients already have it. Parse it inside try/catch, and ignore anything that
+//       is not the shape you publish: anyone can publish on a channel.
 
 wss.on('listening', () => console.log(`chat server listening on port ${port}`));
 

@@ -82,4 +82,28 @@ export const equivalents: Equivalent[] = [
     replacement: '""',
     reason: 'The body of the 404, left empty: R5 says any body, or none, will do.',
   },
+  {
+    lesson: '06-tls',
+    mutator: 'ConditionalExpression',
+    original: '!certFile || !keyFile',
+    replacement: 'false',
+    reason:
+      'Both variables are always set by whoever runs the lesson, so the guard never fires; without it, a missing path makes fs.readFileSync throw and the server exits all the same. problem.md says nothing of a server started without them.',
+  },
+  {
+    lesson: '06-tls',
+    mutator: 'LogicalOperator',
+    original: '!certFile || !keyFile',
+    replacement: '!certFile && !keyFile',
+    reason:
+      'With one variable missing, the guard lets the start go on to fs.readFileSync(undefined), which throws: the server exits either way, only the message differs. problem.md always gives both.',
+  },
+  {
+    lesson: '06-tls',
+    mutator: 'BlockStatement',
+    original: "{\n  console.error('Set TLS_CERT and TLS_KEY to the paths of a PEM certificate and its private key.');\n  process.exit(1);\n}",
+    replacement: '{}',
+    reason:
+      'The guard emptied: a missing path then makes fs.readFileSync throw, and the server exits as it would have, without the friendlier message. problem.md always gives both paths.',
+  },
 ];
