@@ -296,9 +296,10 @@ export const lessons: readonly Lesson[] = [
         covers: ['SOCKETIO_WRONG_RELAY', 'SOCKETIO_WRONG_SENDER', 'SOCKETIO_SAME_NAME_CONFUSED'],
       },
       {
-        text: 'Check what arrives before using it, as in lesson 03: a chat needs typeof payload?.message === "string" (any string, even ""), a room may be anything, a username may be missing, a client may chat before joining. Refuse in the ack, before relaying anything.',
+        text: 'Check what arrives before using it, as in lesson 03: a chat needs typeof payload?.message === "string" (any string, even ""), a room a string that is not empty; a username may be missing (call the client "Anonymous"), a client may chat before joining. Refuse in the ack, before relaying or leaving anything.',
         covers: [
           'SOCKETIO_INVALID_NOT_REFUSED',
+          'SOCKETIO_BAD_ROOM_NOT_REFUSED',
           'SOCKETIO_INVALID_DELIVERED',
           'SOCKETIO_INVALID_CRASHED',
           'SOCKETIO_REFUSED_STRING',

@@ -158,6 +158,7 @@ export default (async (v) => {
       eve.sendJson({ type: 'chat', message: 'café 🎉' });
       eve.sendBinary(Buffer.from([0x00, 0xff]));
       // A client may ping too (the server's ws answers by itself), and send a pong unasked, as a one-way heartbeat.
+      v.note('eve pings the server, and sends it a pong nobody asked for');
       eve.ws.ping();
       eve.ws.pong();
       eve.writeRaw(maskedFrame(0x81, Buffer.from([0xc3, 0x28])), 'text <c3 28> (these bytes are not valid UTF-8)');

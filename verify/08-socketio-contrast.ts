@@ -385,8 +385,9 @@ export default (async (v) => {
       }
       risk = hazard(Codes.BAD_ROOM_CRASHED, 'when a join came with a room that is not a string', BAD_ROOM_HINT);
       for (const room of ['', null, 42, [LOBBY, KITCHEN], { room: KITCHEN }]) await chat.joinOdd(mallory, room);
-      await chat.say(mallory, 'still in the lobby');
-      await chat.hearAll(chat.roomMates(mallory), mallory, 'still in the lobby', {
+      // A refused join leaves mallory where she was: in the lobby, hearing it.
+      await chat.say(bob, 'still with us, mallory?');
+      await chat.hearAll(chat.roomMates(bob), bob, 'still with us, mallory?', {
         timeoutCode: Codes.BAD_ROOM_NOT_REFUSED,
         timeoutHint: `A refused join changes nothing: check the room first, and leave the old room only once you know the new one is good. ${BAD_ROOM_HINT}`,
       });

@@ -106,4 +106,77 @@ export const equivalents: Equivalent[] = [
     reason:
       'The guard emptied: a missing path then makes fs.readFileSync throw, and the server exits as it would have, without the friendlier message. problem.md always gives both paths.',
   },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'StringLiteral',
+    original: "'redis://127.0.0.1:6379'",
+    replacement: '""',
+    reason: 'The fallback when REDIS_URL is not set: the verifier and wsw run always set it (R2), so the fallback never runs.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'StringLiteral',
+    original: "'chat'",
+    replacement: '""',
+    reason: 'The fallback when CHAT_CHANNEL is not set: the verifier and wsw run always set it (R3), so the fallback never runs.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'LogicalOperator',
+    original: 'process.env.INSTANCE_ID ?? randomUUID()',
+    replacement: 'process.env.INSTANCE_ID && randomUUID()',
+    reason: 'With INSTANCE_ID set, the mutant takes a random UUID instead: still an id no other instance has, which R13 allows as well.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'ArrowFunction',
+    original: "(error: Error) => console.error('publish failed:', error.message)",
+    replacement: '() => undefined',
+    reason: 'A catch that only prints: console output is not part of the lesson.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'ArrowFunction',
+    original: '() => console.log(`instance ${instanceId} subscribed to ${channel}`)',
+    replacement: '() => undefined',
+    reason: 'A then that only prints: console output is not part of the lesson.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'ArrowFunction',
+    original: "(error: Error) => console.error('subscribe failed:', error.message)",
+    replacement: '() => undefined',
+    reason: 'A catch that only prints: console output is not part of the lesson.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'BlockStatement',
+    original: "{\n    return 'Not valid JSON.';\n  }",
+    replacement: '{}',
+    reason:
+      'With the catch emptied, text that is not JSON leaves value undefined, which the object check refuses next: the client still gets an error, nothing is published, and the server stays up. Only the wording differs, and R11 leaves it to the learner.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'ConditionalExpression',
+    original: "typeof value !== 'object'",
+    replacement: 'false',
+    reason:
+      'Without the typeof test, a number, string or boolean passes the object check, but destructuring it gives no type, so the type check refuses it instead: the same error reply, in other words (null and arrays are still caught by the rest of the test).',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'ConditionalExpression',
+    original: "typeof value?.origin === 'string'",
+    replacement: 'true',
+    reason:
+      'Only what reaches clients is judged by R12: a message of the server\'s shape whose id is not a string, but whose sender and message are strings, is another instance\'s, and problem.md says to pass it on.',
+  },
+  {
+    lesson: '07-redis-scaling',
+    mutator: 'OptionalChaining',
+    original: 'value?.origin',
+    replacement: 'value.origin',
+    reason: 'For a payload of null, value.origin throws inside the try, whose catch ignores the payload: the same as the optional chain does.',
+  },
 ];
