@@ -16,7 +16,7 @@ import { fixturesIn } from './support.ts';
  */
 const UNCOVERED: Readonly<Record<string, readonly string[]>> = {
   '03-broadcast': [
-    // first-message-waits.ts: no hint warns that awaiting something on some messages lets later ones overtake.
+    // moderates-long-messages.ts: no hint warns that delaying some messages (a check, an await) lets later ones overtake.
     'BROADCAST_OUT_OF_ORDER',
   ],
   '04-lifecycle': [
