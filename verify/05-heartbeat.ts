@@ -106,6 +106,7 @@ export default (async (v) => {
       }
       const reached = await pingsReceived(alice.client, SOLO_PINGS, rounds(every, 2 * SOLO_PINGS));
       checkPace(v, alice, every, reached, 'alone');
+      healthy.paceAloneRight = true;
     });
     const alice = healthy.named('alice');
     const solo = alice.pings.slice(0, SOLO_PINGS);
@@ -554,6 +555,8 @@ class HealthyClients {
   private retried = 0;
   private readonly restarts = new Set<() => void>();
   private readonly pauses = new EventLoopPauses();
+  /** Set once one client alone was pinged at the right pace: more pings later come from more rounds. */
+  paceAloneRight = false;
 
   constructor(
     private readonly v: Verification,
@@ -625,7 +628,7 @@ class HealthyClients {
     try {
       // A crash drops every connection; the harness reports it better, as the step fails with it.
       if (await programDied(this.v, CRASH_SETTLE_MS)) return;
-      const failure = diagnoseDrop(this.v, watched, this.every, droppedAt);
+      const failure = diagnoseDrop(this.v, watched, this.every, droppedAt, this.paceAloneRight);
       // A pong answers a ping one round trip later; a verifier that stood still for half a round near the
       // drop may have sent it too late.
       const pauseMs = this.pauses.longestWithin(droppedAt - 2 * this.every, droppedAt);
@@ -647,12 +650,34 @@ class HealthyClients {
   }
 }
 
-/** Names the mistake behind a healthy client's drop. */
-function diagnoseDrop(v: Verification, watched: Watched, every: number, droppedAt: number): VerifyFailure {
+/**
+ * Names the mistake behind a healthy client's drop. Pings coming faster than one a round are named
+ * first: a round that comes too soon after another judges a client before its pong could come back.
+ */
+function diagnoseDrop(v: Verification, watched: Watched, every: number, droppedAt: number, paceAloneRight: boolean): VerifyFailure {
   const { name, pings, client } = watched;
   const expected = `${name}, who answers every ping with a pong, to stay connected`;
   const how = client.closed?.clean ? `closed with a close frame ${client.closed.code}` : 'terminated';
   const whose = `${name}'s connection`;
+  const lastGap = pings.length >= 2 ? pings.at(-1)! - pings.at(-2)! : Infinity;
+  if (lastGap < FASTEST * every) {
+    const actual = `${whose} ${how}, its last two pings ${lastGap} ms apart: rounds come faster than one every ${every} ms`;
+    return paceAloneRight
+      ? v.fail({
+          code: Codes.INTERVAL_PER_CONNECTION,
+          expected,
+          actual: `${actual}, though alice, alone, got one a round`,
+          hint:
+            "Start the interval once, when the server starts, not in 'connection': each connection that starts one adds another round, " +
+            'and a round that comes right after another judges a client before its pong is back.',
+        })
+      : v.fail({
+          code: Codes.WRONG_RATE,
+          expected,
+          actual,
+          hint: 'Run one round every HEARTBEAT_INTERVAL_MS milliseconds, as given: a round that comes sooner judges a client before its pong is back.',
+        });
+  }
   if (pings.length === 0) {
     return v.fail({
       code: Codes.TERMINATED_WITHOUT_PING,

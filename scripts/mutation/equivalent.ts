@@ -179,4 +179,36 @@ export const equivalents: Equivalent[] = [
     replacement: 'value.origin',
     reason: 'For a payload of null, value.origin throws inside the try, whose catch ignores the payload: the same as the optional chain does.',
   },
+  {
+    lesson: '08-socketio-contrast',
+    mutator: 'ObjectLiteral',
+    original: '{ maxDisconnectionDuration: 2 * 60 * 1000 }',
+    replacement: '{}',
+    reason:
+      "socket.io's own default maxDisconnectionDuration is 2 * 60 * 1000: connectionStateRecovery: {} keeps sessions exactly as long, and R7 leaves the duration to the learner.",
+  },
+  {
+    lesson: '08-socketio-contrast',
+    mutator: 'ConditionalExpression',
+    original: 'socket.data.room',
+    replacement: 'true',
+    reason:
+      'On a first join there is no room to leave, and socket.leave(undefined) takes the socket out of nothing: the same as skipping the call. Every later join has a room, so the test is true anyway.',
+  },
+  {
+    lesson: '08-socketio-contrast',
+    mutator: 'ConditionalExpression',
+    original: "typeof payload === 'object'",
+    replacement: 'true',
+    reason:
+      'Only null needs the test (payload !== null still catches it): a string, number or boolean payload has no message property, so reading one gives undefined and the chat is refused all the same. JSON brings nothing else but objects and arrays.',
+  },
+  {
+    lesson: '08-socketio-contrast',
+    mutator: 'ConditionalExpression',
+    original: '!room',
+    replacement: 'false',
+    reason:
+      'A chat from a client in no room then goes to socket.to(undefined), a room nobody is in, and is acknowledged { ok: true } instead of refused: R4 lets the learner answer a roomless chat either way, as long as it reaches nobody, which it does.',
+  },
 ];
