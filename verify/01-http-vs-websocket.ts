@@ -272,6 +272,10 @@ export default (async (v) => {
       polls.push(response);
     }
     // raw has stayed all along: its pushes must still be coming, counting on, at the pace of TICK_MS.
+    // It is watched for at least RAW_WATCH_TICKS periods, so that a clock that stops after a few
+    // ticks has stopped by now however fast the steps before went.
+    const watchedUntil = rawOpenedAt + RAW_WATCH_TICKS * tickMs;
+    if (Date.now() < watchedUntil) await delay(watchedUntil - Date.now());
     const heard = pushedTo(tap).length;
     await tap.waitFor(tap.frames.length + 1, pushWaitMs(v, tickMs));
     const pushed = pushedTo(tap);
@@ -283,6 +287,9 @@ export default (async (v) => {
     showByteTable(v, { requestBytes, polls, connections: http.connections }, { handshakeBytes, frames });
   });
 }) satisfies LessonVerifier;
+
+/** How many periods `raw`, connected all along, is watched before its last push is awaited. */
+const RAW_WATCH_TICKS = 15;
 
 // ————————————————————————————————————————— HTTP: one request, one answer
 
