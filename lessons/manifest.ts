@@ -192,8 +192,9 @@ export const lessons: readonly Lesson[] = [
       },
     ],
     env: { HEARTBEAT_INTERVAL_MS: '100' },
-    // Ten healthy rounds take a second; the whole story fits well within ten.
-    timeouts: { totalMs: 10000 },
+    // The story watches some 25 rounds (2.5 s alone); a ceiling of 20 s leaves room for a class's
+    // verifications at once on a small machine, and still ends a verification that hangs.
+    timeouts: { totalMs: 20000 },
   },
   {
     slug: '06-tls',
