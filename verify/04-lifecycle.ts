@@ -112,6 +112,9 @@ const ARRIVALS = ['R2', 'R3', 'R4', 'R5', 'R6'] as const;
 /** Every rule a step checks when clients leave: the leave notice, its count, its code. */
 const DEPARTURES = ['R9', 'R10'] as const;
 
+/** The code a 'close' handler receives when the client's close frame carried none. */
+const NO_STATUS_CODE = 1005;
+
 export default (async (v) => {
   // The probe tells timers and listeners that outlive their connections (R14) from a count that is right.
   await v.start({ probeResources: true });
@@ -160,16 +163,19 @@ export default (async (v) => {
   });
 
   await v.step('announces a client that closes its own connection, with its code: last, first and middle', [...ARRIVALS, ...DEPARTURES], async () => {
-    // What a browser sends when its tab closes; a code of the application's own; a plain goodbye.
+    // What a browser sends when its tab closes; a code of the application's own; a plain goodbye;
+    // and a browser's close() with no arguments, which carries no code: the handler receives 1005.
     const closes: Array<[Position, number, string]> = [
       ['last', 1001, 'tab closed'],
       ['first', 4000, 'done for today 🎉'],
       ['middle', 1000, 'bye'],
+      ['first', NO_STATUS_CODE, ''],
     ];
     for (const [position, code, reason] of closes) {
       await room.fill(ROOM_SIZE);
       const member = room.at(position);
-      member.close(code, reason);
+      if (code === NO_STATUS_CODE) member.closeWithoutCode();
+      else member.close(code, reason);
       await member.expectClose();
       await room.departed(member, { code, way: 'closed' });
     }

@@ -206,8 +206,15 @@ export default (async (v) => {
       },
     );
 
+    let erin: Member | undefined;
     await v.step('server C, started on the port server A had, is another instance: it passes on what A published', ['R3', 'R4', 'R6', 'R7', 'R13'], async () => {
-      await room.restartElsewhere(serverA, { ...env, INSTANCE_ID: 'C' });
+      erin = await room.restartElsewhere(serverA, { ...env, INSTANCE_ID: 'C' });
+    });
+
+    await v.step('erin, alone on server C, still reaches everyone on B', ROUND_TRIP, async () => {
+      // No one else on her server: a message must be published whether or not it has local listeners.
+      await room.say(erin!, ['erin, alone on server C']);
+      await room.expectNothingMore();
     });
   });
 }) satisfies LessonVerifier;
@@ -929,14 +936,14 @@ class TwoServerRoom {
    * what A published, as A would from another host with the same port (every pod listens on 8080):
    * C must pass it on. An id made of the port takes it for C's own.
    */
-  async restartElsewhere(serverA: RunningServer, env: Record<string, string>): Promise<void> {
+  async restartElsewhere(serverA: RunningServer, env: Record<string, string>): Promise<Member> {
     const original = this.publications.find((p) => p.server === serverA.program.name);
     await this.v.stopServer(serverA);
     for (const member of this.members) if (member.server === serverA) member.gone = true;
     const serverC = await this.v.start({ name: 'server C', env, port: serverA.port });
     const erin = await this.join('erin', serverC);
     await this.broker.expectSubscribersAgain();
-    if (!original) return;
+    if (!original) return erin;
     const { payload, message } = reworded(original, '(again, from another host)');
     const want: Relay = { sender: original.sender, message };
     this.v.note('The verifier publishes what server A published once more, reworded, as server A on another host with the same port would');
@@ -962,6 +969,7 @@ class TwoServerRoom {
       }
     }
     this.v.note(`✓ ${erin.client.name}, on server C, got what server A published: C knows that A's messages are not its own`);
+    return erin;
   }
 
   /**

@@ -413,6 +413,15 @@ export class TestClient {
     this.ws.close(code, reason);
   }
 
+  /**
+   * Closes with a close frame that carries no status code, as a browser's `socket.close()` with no
+   * arguments does: the server's 'close' handler then receives 1005.
+   */
+  closeWithoutCode(): void {
+    this.out.line('→ close with no status code');
+    this.ws.close();
+  }
+
   /** Drops the TCP connection without a close frame, as a crashed or unplugged client would. */
   terminate(): void {
     this.out.line('✂ drops the connection without a close frame');
