@@ -96,7 +96,7 @@ export const lessons: readonly Lesson[] = [
       "In ws 8 the 'message' handler receives (data, isBinary). data is always a Buffer, even for text.",
       {
         text: 'Pass the flag back: socket.send(data, { binary: isBinary }). Without it, every echo leaves as a binary frame.',
-        covers: ['ECHO_TEXT_BECAME_BINARY', 'ECHO_BINARY_BECAME_TEXT'],
+        covers: ['ECHO_TEXT_BECAME_BINARY', 'ECHO_BINARY_BECAME_TEXT', 'TEXT_NOT_UTF8'],
       },
     ],
     // An echo on loopback takes a millisecond; waiting longer only delays the verdict.
@@ -215,7 +215,7 @@ export const lessons: readonly Lesson[] = [
       },
       {
         text: "The WebSocket part is lesson 02's echo, unchanged: socket.send(data, { binary: isBinary }) on the socket the message came from, whatever its size, with no limit of your own.",
-        covers: ['TLS_NO_ECHO', 'TLS_WRONG_ECHO', 'TLS_ECHO_WRONG_KIND', 'TLS_ECHO_SIZE_NOT_KEPT', 'TLS_ECHO_TO_OTHERS'],
+        covers: ['TLS_NO_ECHO', 'TLS_WRONG_ECHO', 'TLS_ECHO_WRONG_KIND', 'TLS_ECHO_SIZE_NOT_KEPT', 'TLS_ECHO_TO_OTHERS', 'TEXT_NOT_UTF8'],
       },
       {
         text: "As in lesson 04, give every socket an 'error' listener in 'connection': ws reports a broken frame there, and an 'error' nobody listens for brings the whole server down.",

@@ -24,7 +24,10 @@ export const rules = defineRules({
     text: 'For each message a client sends, send the same bytes back **to that client only**.',
     codes: [Codes.NO_ECHO, Codes.WRONG_CONTENT, Codes.SENT_TO_OTHERS],
   },
-  R3: { text: 'A text frame comes back as a text frame; a binary frame as a binary frame.', codes: [Codes.TEXT_BECAME_BINARY, Codes.BINARY_BECAME_TEXT] },
+  R3: {
+    text: 'A text frame comes back as a text frame; a binary frame as a binary frame.',
+    codes: [Codes.TEXT_BECAME_BINARY, Codes.BINARY_BECAME_TEXT, HarnessCodes.TEXT_NOT_UTF8],
+  },
   R4: { text: 'Messages come back in the order they were sent.', codes: [Codes.OUT_OF_ORDER] },
   R5: { text: 'An empty message is still a message: echo it. A 1 MiB message too.', codes: [Codes.SIZE_NOT_KEPT] },
 });

@@ -68,7 +68,7 @@ export const rules = defineRules({
   },
   R6: {
     text: 'Echo every message back to its sender alone, unchanged, as in lesson 02: text as text, binary as binary, empty and large ones too.',
-    codes: [Codes.NO_ECHO, Codes.WRONG_ECHO, Codes.ECHO_WRONG_KIND, Codes.ECHO_SIZE_NOT_KEPT, Codes.ECHO_TO_OTHERS],
+    codes: [Codes.NO_ECHO, Codes.WRONG_ECHO, Codes.ECHO_WRONG_KIND, Codes.ECHO_SIZE_NOT_KEPT, Codes.ECHO_TO_OTHERS, HarnessCodes.TEXT_NOT_UTF8],
   },
   R7: {
     text: "A broken frame from one client must not bring the server down: listen for `'error'` on every socket, as in lesson 04.",

@@ -335,6 +335,14 @@ export class TestClient {
         hint: 'Send what the lesson asks for, no more: check what you put into send(), and that you do not concatenate messages.',
       });
     }
+    if (this.lastError?.code === 'WS_ERR_INVALID_UTF8') {
+      return new VerifyFailure({
+        code: HarnessCodes.TEXT_NOT_UTF8,
+        expected: awaiting,
+        actual: `a text frame whose bytes are not valid UTF-8, so ${this.name} closed the connection with 1007 (invalid payload data), as RFC 6455 requires`,
+        hint: 'A text frame must hold UTF-8 text. Bytes that are not text (binary data) go in a binary frame: send(data, { binary: true }), or pass on the isBinary flag the message came with.',
+      });
+    }
     return new VerifyFailure({
       code: HarnessCodes.CONNECTION_CLOSED,
       expected: awaiting,

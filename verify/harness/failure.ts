@@ -79,6 +79,8 @@ export const HarnessCodes = {
   FRAME_FLOOD: 'FRAME_FLOOD',
   /** The server sent a frame larger than the lesson allows. */
   FRAME_TOO_LARGE: 'FRAME_TOO_LARGE',
+  /** The server sent a text frame whose bytes are not UTF-8: binary data sent as text, most often. */
+  TEXT_NOT_UTF8: 'TEXT_NOT_UTF8',
   /** Nothing arrived in time. */
   NO_REPLY: 'NO_REPLY',
   /** A step, or the whole verification, ran out of time. */
