@@ -6,6 +6,17 @@ import { chromium, type BrowserContext } from 'playwright-core';
 /** Debian's Chromium, which .ci/run installs; tests that need a browser use this one. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/**
+ * Where a test saves the screenshot named `name` (`dashboard.png`): into docs/, for the README, only
+ * when WSW_UPDATE_SCREENSHOTS=1 asks for it; otherwise into a temporary folder, so that a run of the
+ * suite leaves the checkout as it found it.
+ */
+export function screenshotPath(name: string): string {
+  const dir = process.env.WSW_UPDATE_SCREENSHOTS === '1' ? path.join(import.meta.dirname, '..', 'docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-screenshot-'));
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
+
 /** True when a browser is installed here. Under CI its absence is a failure, never a skip. */
 export function browserAvailable(): boolean {
   return fs.existsSync(CHROMIUM);

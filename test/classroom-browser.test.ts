@@ -10,7 +10,7 @@ import { startClassServer, type ClassServer } from '../src/classroom/class-serve
 import type { Report } from '../src/classroom/learner-registry.ts';
 import { lessons } from '../src/lessons.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
-import { browserAvailable, launchBrowser } from './browser.ts';
+import { browserAvailable, launchBrowser, screenshotPath } from './browser.ts';
 
 const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
 const CODE = 'BROWSER234';
@@ -114,7 +114,6 @@ describe.skipIf(!canRun)('the class dashboard in a browser', () => {
     await echoSummary.filter({ hasText: /02-echo-server\s*2\s*0\s*1/ }).waitFor({ timeout: 10_000 });
 
     expect(await page.locator('#export').getAttribute('href')).toBe(`/export.csv?code=${CODE}`);
-    fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-    await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard.png'), fullPage: true });
+    await page.screenshot({ path: screenshotPath('dashboard.png'), fullPage: true });
   });
 });

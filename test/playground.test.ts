@@ -9,11 +9,10 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parsePlaygroundArgs } from '../src/cli/playground-command.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
-import { browserAvailable, CHROMIUM, launchBrowser } from './browser.ts';
+import { browserAvailable, CHROMIUM, launchBrowser, screenshotPath } from './browser.ts';
 import { CliProcess, WAIT_MS } from './cli-process.ts';
 import { processesMentioning } from './support.ts';
 
-const SCREENSHOT = path.join(ROOT, 'docs', 'playground.png');
 let home: string;
 
 /** `wsw playground` with these arguments, in the temporary HOME. */
@@ -146,8 +145,7 @@ describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a rea
     await second.getByRole('button', { name: 'Close' }).click();
     await second.locator('li[data-dir="in"][data-type="close"]').filter({ hasText: '4000 (application-defined) reason "bye"' }).waitFor();
 
-    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: screenshotPath('playground.png') });
     expect(dialogs).toEqual([]);
 
     await stopsCleanly(playground, file);
