@@ -420,6 +420,8 @@ class Broker {
       subscribers = await this.subscribers();
     }
     this.traffic.show();
+    // Server C subscribes as server A did at the start; one missing now is B's, if B unsubscribed.
+    this.expectNoneLost(subscribers, 'after the new server started');
     if (subscribers.count < SERVERS) {
       throw this.v.fail({
         code: Codes.NOT_SUBSCRIBED,
@@ -431,9 +433,25 @@ class Broker {
     this.expectOneEach(subscribers, 'after the new server started');
   }
 
+  /**
+   * Fails when fewer connections subscribe than there are servers and one of them sent UNSUBSCRIBE: a
+   * server stopped listening when a client left. Redis may receive that UNSUBSCRIBE a while after the
+   * client's close, so whichever check sees it first names it.
+   */
+  expectNoneLost(subscribers: Awaited<ReturnType<Broker['subscribers']>>, when: string): void {
+    if (subscribers.count >= SERVERS || subscribers.unsubscribed.length === 0) return;
+    throw this.v.fail({
+      code: Codes.SUBSCRIPTION_PER_CLIENT,
+      expected: `${SERVERS} connections subscribed to ${this.traffic.channel} ${when}: one per server`,
+      actual: `${subscribers.count}: ${subscribers.unsubscribed.join(', ')} sent UNSUBSCRIBE (see the lines above)`,
+      hint: `A subscription belongs to the server, not to a client: a server that unsubscribes when a client leaves stops hearing every other instance. ${SUBSCRIBE_ONCE_HINT}`,
+    });
+  }
+
   /** Fails unless each server holds exactly one subscription, made once. `when` says at what point of the story. */
   expectOneEach(subscribers: Awaited<ReturnType<Broker['subscribers']>>, when: string): void {
     const { channel } = this.traffic;
+    this.expectNoneLost(subscribers, when);
     if (subscribers.count > SERVERS) {
       throw this.v.fail({
         code: Codes.SUBSCRIPTION_PER_CLIENT,
