@@ -6,6 +6,9 @@ export default tseslint.config(
     ignores: [
       'node_modules/',
       'websocket-workshop/',
+      'workspace/',
+      'dist/',
+      '.dist-*/',
       // Mutation testing's sandboxes: copies of the project with mutants in them.
       '.stryker-tmp/',
       // Deliberately broken: the harness must report a program that does not parse.

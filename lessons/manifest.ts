@@ -44,6 +44,11 @@ export interface Lesson {
   maxFrameBytes?: number;
   /** Tools outside Node the verification needs; `doctor` checks them, and the suite skips loudly without them. */
   needs?: Array<'redis'>;
+  /**
+   * What the learner writes: a server (the default), or a client that the verifier's own server
+   * talks to (`SERVER_URL` instead of `PORT`). `run` and `playground` need a server to talk to.
+   */
+  writes?: 'server' | 'client';
 }
 
 /** Limits used when a lesson sets none. */
@@ -320,5 +325,309 @@ export const lessons: readonly Lesson[] = [
     ],
     // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
     timeouts: { stepMs: 1000 },
+  },
+  {
+    slug: '09-express-one-port',
+    title: 'Express on one port',
+    summary: 'An Express app and a ws server on one http.Server: routes and sockets share state.',
+    hints: [
+      {
+        text: "One http.Server for both: const server = http.createServer(app), new WebSocketServer({ server, path: '/ws' }), then server.listen(PORT). (const server = app.listen(PORT) is the same server: give ws that one.) A WebSocketServer with a { port } of its own, or attached to a server that never listens, is not on PORT.",
+        covers: ['EXPRESS_ROUTES_NOT_ON_PORT', 'EXPRESS_WS_NOT_ON_PORT', 'EXPRESS_EXTRA_PORT'],
+      },
+      {
+        text: "Let ws check the path: with path: '/ws' it compares the pathname, so /ws?room=1 is /ws, and answers every other path 400. Checking by hand in server.on('upgrade')? Use new URL(req.url, 'http://localhost').pathname, and write an HTTP status line before socket.destroy().",
+        covers: ['EXPRESS_WS_QUERY_REFUSED', 'EXPRESS_OTHER_PATH_UPGRADED', 'EXPRESS_OTHER_PATH_NO_ERROR', 'EXPRESS_OTHER_PATH_CRASHED'],
+      },
+      {
+        text: 'Routes and sockets share state: wss.clients is the set of sockets, and a route can read it. Keep no count of your own that could drift; filter wss.clients on readyState === WebSocket.OPEN each time: a closing socket stays in the set until its closing handshake is over.',
+        covers: ['EXPRESS_ONLINE_NOT_FOUND', 'EXPRESS_ONLINE_BAD_STATUS', 'EXPRESS_ONLINE_NOT_JSON', 'EXPRESS_ONLINE_EXTRA_FIELD', 'EXPRESS_ONLINE_WRONG_COUNT', 'EXPRESS_ONLINE_COUNTS_CLOSING', 'EXPRESS_ONLINE_STALE'],
+      },
+      {
+        text: "In POST /announce, build one string, JSON.stringify({ type: 'announcement', text }), from those two fields only, send it to every OPEN socket and count the sends; then res.status(202).json({ delivered }). The text goes as it came, even \"\".",
+        covers: [
+          'EXPRESS_ANNOUNCE_REFUSED',
+          'EXPRESS_ANNOUNCE_NOT_DELIVERED',
+          'EXPRESS_ANNOUNCE_NOT_JSON',
+          'EXPRESS_ANNOUNCE_WRONG_SHAPE',
+          'EXPRESS_ANNOUNCE_TEXT_CHANGED',
+          'EXPRESS_ANNOUNCE_SENT_TWICE',
+          'EXPRESS_ANNOUNCE_BAD_STATUS',
+          'EXPRESS_ANNOUNCE_ANSWER_NOT_JSON',
+          'EXPRESS_ANNOUNCE_ANSWER_EXTRA_FIELD',
+          'EXPRESS_WRONG_DELIVERED',
+        ],
+      },
+      {
+        text: "Check the body before the loop: typeof req.body?.text === 'string', or res.status(400).json({ error }) and return. req.body is undefined for a request that is not JSON, and a body express.json() cannot parse never reaches the route: answer it in an error handler after the routes, app.use((error, req, res, next) => …).",
+        covers: ['EXPRESS_BAD_BODY_ACCEPTED', 'EXPRESS_BAD_BODY_WRONG_STATUS', 'EXPRESS_ERROR_NOT_JSON', 'EXPRESS_ERROR_EMPTY', 'EXPRESS_BAD_BODY_SENT'],
+      },
+      {
+        text: "Leave unknown routes to Express, which answers 404 by itself (a catch-all of your own must answer 404 too). And sockets only listen: send them announcements and nothing else, no welcome; they need no 'message' handler, and one that parses or answers what comes can crash the server or talk back.",
+        covers: ['EXPRESS_OTHER_NOT_404', 'EXPRESS_OTHER_FRAME_SENT', 'EXPRESS_SOCKET_MESSAGE_CRASHED', 'EXPRESS_SOCKET_MESSAGE_ANSWERED', 'EXPRESS_SOCKET_MESSAGE_CLOSED'],
+      },
+      {
+        text: "As in lesson 04, give every socket an 'error' listener in wss.on('connection', …), even one that only logs: ws reports a broken frame there, and an 'error' nobody listens for ends the process, the API with it.",
+        covers: ['EXPRESS_CRASHED_ON_BAD_FRAME'],
+      },
+    ],
+    // Everything happens on loopback in milliseconds; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1000 },
+  },
+  {
+    slug: '10-origin-and-auth',
+    title: 'Security at the door',
+    summary: 'Check the Origin and the session before the upgrade; after it, limit, validate and trust only the session.',
+    hints: [
+      {
+        text: "One server on PORT answers both POST /login and the upgrade request: http.createServer(app), then new WebSocketServer({ server }) or { noServer: true } with server.on('upgrade', …). A WebSocketServer on a port of its own is one the browser, and its cookie, never reach.",
+        covers: ['AUTH_UPGRADE_NOT_ON_PORT'],
+      },
+      {
+        text: "A browser's WebSocket cannot send headers of its own, but it sends the site's cookies with the upgrade request: that is where the session goes. POST /login checks the user and password against USERS, then sets the cookie: res.cookie('session', token, { httpOnly: true, sameSite: 'strict', path: '/' }) in Express.",
+        covers: ['AUTH_LOGIN_REFUSED', 'AUTH_LOGIN_NO_COOKIE', 'AUTH_COOKIE_NOT_SAFE'],
+      },
+      {
+        text: "A token is a key to someone's account: make a new one at each login with randomBytes(32).toString('base64url') from node:crypto. Math.random(), a counter, the time or a hash of the name can all be worked out by someone else.",
+        covers: ['AUTH_TOKEN_TOO_SHORT', 'AUTH_TOKEN_REUSED', 'AUTH_TOKEN_PREDICTABLE'],
+      },
+      {
+        text: 'Trust nothing in the login body: both fields must be strings, and the password must be the one USERS gives that user (users.get(user) === password). Everything else is a 401, without a cookie, and never a crash or a 500.',
+        covers: ['AUTH_WRONG_LOGIN_ACCEPTED', 'AUTH_WRONG_LOGIN_STATUS', 'AUTH_LOGIN_CRASHED'],
+      },
+      {
+        text: "Refuse at the door, before the 101: in server.on('upgrade', …) before handleUpgrade (socket.end('HTTP/1.1 403 Forbidden\\r\\n\\r\\n')), or in verifyClient with done(false, 403). An Origin that is there must be in ALLOWED_ORIGINS exactly: a Set and .has(origin), never includes or startsWith. No Origin at all is no browser: go on to the session.",
+        covers: ['AUTH_ORIGIN_NOT_CHECKED', 'AUTH_ORIGIN_CHECKED_AFTER_UPGRADE', 'AUTH_ORIGIN_WRONG_STATUS', 'AUTH_ALLOWED_ORIGIN_REFUSED', 'AUTH_NO_ORIGIN_REFUSED', 'AUTH_SESSION_CHECKED_AFTER_UPGRADE'],
+      },
+      {
+        text: 'req.headers.cookie holds every cookie of the site, "theme=dark; session=…": split it on ";", trim, and take the pair named session. Its token must be one your login made, and Date.now() before its expiry (login time + SESSION_TTL_MS, in milliseconds). Otherwise 401, and only the cookie counts: never a token from the URL. A login adds a session and ends none; the expiry is checked at the upgrade, and a connection opened in time stays open.',
+        covers: ['AUTH_SESSION_NOT_CHECKED', 'AUTH_SESSION_WRONG_STATUS', 'AUTH_VALID_SESSION_REFUSED', 'AUTH_QUERY_TOKEN_ACCEPTED', 'AUTH_SESSION_NEVER_EXPIRES', 'AUTH_EARLIER_SESSION_ENDED', 'AUTH_OPEN_CONNECTION_EXPIRED'],
+      },
+      {
+        text: 'maxPayload: 4096 in the WebSocketServer options: ws then closes with 1009 on a larger frame before reading it. It counts bytes of the frame, not characters of the text: 500 characters of € are 1500 bytes.',
+        covers: ['AUTH_PAYLOAD_NOT_LIMITED', 'AUTH_PAYLOAD_LIMIT_TOO_SMALL'],
+      },
+      {
+        text: 'Check each message before doing anything with it: not binary, JSON.parse in try/catch, an object (JSON.parse("null") is null), type "chat", text a string of 1 to 500 characters. Anything else: socket.send an error to that socket alone, keep it open, and relay nothing.',
+        covers: ['AUTH_NO_ERROR_REPLY', 'AUTH_ERROR_WRONG_SHAPE', 'AUTH_BAD_INPUT_REACHED_OTHERS', 'AUTH_CLOSED_ON_BAD_INPUT', 'AUTH_CRASHED_ON_BAD_INPUT', 'AUTH_VALID_CHAT_REFUSED'],
+      },
+      {
+        text: "The name comes from the session found at the upgrade: hand it to the connection (handleUpgrade's callback, or the request in verifyClient) and keep it in that connection's scope. Relay a new object, { type: 'chat', from: user, text }, to every open client, the sender too; never a field of the message, nor a variable every connection shares.",
+        covers: ['AUTH_CHAT_NOT_DELIVERED', 'AUTH_CHAT_WRONG_SHAPE', 'AUTH_CHAT_TEXT_CHANGED', 'AUTH_IDENTITY_SPOOFED'],
+      },
+      {
+        text: "Count in variables of the connection (let count and windowStart inside the 'connection' handler): start a new window when RATE_WINDOW_MS has passed, and when ++count > RATE_LIMIT, socket.close(1008, 'too many messages') and return. Over, not at; per connection, not per user nor per server.",
+        covers: ['AUTH_FLOOD_NOT_LIMITED', 'AUTH_FLOOD_WRONG_CLOSE', 'AUTH_FLOOD_RELAYED', 'AUTH_POLITE_CLIENT_CLOSED', 'AUTH_LIMIT_NEVER_RESETS', 'AUTH_LIMIT_SHARED', 'AUTH_LIMIT_PER_USER'],
+      },
+    ],
+    env: {
+      ALLOWED_ORIGINS: 'http://localhost:5173,https://chat.example',
+      USERS: 'alice:wonderland,bob:builder,carol:c4rol-pass,mallory:m4llory',
+      // Short, so that expiry and the rate window are seen in a verification of a few seconds.
+      SESSION_TTL_MS: '1000',
+      RATE_LIMIT: '5',
+      RATE_WINDOW_MS: '100',
+    },
+    // Everything happens on loopback in milliseconds; the windows above are the only waits.
+    timeouts: { stepMs: 1500 },
+  },
+  {
+    slug: '11-binary-and-compression',
+    title: 'Binary frames and compression',
+    summary: 'A small binary protocol read and written byte by byte, and permessage-deflate with a threshold.',
+    hints: [
+      {
+        text: "In 'message', data is a Buffer of exactly the message's bytes. Check data.length and data[0] first; read a move with the Buffer's own methods at each field's offset. Answer with a Buffer you build, Buffer.alloc(15) then a write… call per field: socket.send(buffer) sends binary, a string goes as text.",
+        covers: ['BINARY_STATE_NO_REPLY', 'BINARY_STATE_NOT_BINARY', 'BINARY_STATE_WRONG_LAYOUT', 'BINARY_MOVE_REFUSED', 'BINARY_MOVE_MISREAD'],
+      },
+      {
+        text: 'Every number is big-endian and has a width: readUInt32BE and writeUInt32BE for the id (unsigned: the Int32 methods turn 0xFFFFFFFF into -1), readFloatBE and writeFloatBE for x and y (float32, 4 bytes), writeUInt16BE for players. A DataView is big-endian unless you pass true; a Float32Array uses the machine\'s order, little-endian, both ways.',
+        covers: ['BINARY_READ_LITTLE_ENDIAN', 'BINARY_WRITE_LITTLE_ENDIAN', 'BINARY_ID_SIGNED'],
+      },
+      {
+        text: "Keep one Map from id to { x, y } at the top of the file, outside wss.on('connection', …), and set it on every valid move, new id or not. players is that Map's size after the move, in two bytes (writeUInt16BE); the state goes back on the socket the move came from.",
+        covers: ['BINARY_WORLD_NOT_SHARED', 'BINARY_POSITION_NOT_LATEST', 'BINARY_STATE_WRONG_COUNT', 'BINARY_STATE_TO_OTHERS'],
+      },
+      {
+        text: 'For the single byte 0x03, send JSON text: socket.send(JSON.stringify({ type: "snapshot", players })), with players built from the Map and sorted by id as numbers, sort((a, b) => a.id - b.id). Put x and y in as they were read: float32 values, unrounded.',
+        covers: ['BINARY_SNAPSHOT_NO_REPLY', 'BINARY_SNAPSHOT_NOT_JSON', 'BINARY_SNAPSHOT_WRONG_SHAPE', 'BINARY_SNAPSHOT_WRONG_PLAYERS', 'BINARY_SNAPSHOT_PRECISION_LOST', 'BINARY_SNAPSHOT_NOT_SORTED'],
+      },
+      {
+        text: "Judge a message before you read it. isBinary false: socket.close(1003, …). Binary that is not exactly a move (13 bytes, type 0x01, finite x and y) or a snapshot request (1 byte, 0x03): socket.close(1007, …), before storing anything. Close that socket alone and return: an error thrown in 'message', yours or a RangeError from reading past data.length, ends the server.",
+        covers: [
+          'BINARY_TEXT_NOT_CLOSED',
+          'BINARY_TEXT_WRONG_CLOSE_CODE',
+          'BINARY_CRASHED_ON_TEXT',
+          'BINARY_MALFORMED_NOT_CLOSED',
+          'BINARY_MALFORMED_WRONG_CLOSE_CODE',
+          'BINARY_MALFORMED_KEPT',
+          'BINARY_CRASHED_ON_MALFORMED',
+          'BINARY_OTHERS_CLOSED',
+        ],
+      },
+      {
+        text: 'Compression is an option of the server: new WebSocketServer({ port, perMessageDeflate: { threshold: 1024, serverNoContextTakeover: true } }). ws negotiates it with each client that offers it, and applies the threshold only with serverNoContextTakeover: without it, every message is compressed.',
+        covers: ['DEFLATE_NOT_NEGOTIATED', 'DEFLATE_NOT_ASKED_FOR', 'DEFLATE_SMALL_COMPRESSED', 'DEFLATE_LARGE_NOT_COMPRESSED'],
+      },
+    ],
+    // Every answer on loopback takes a millisecond; waiting longer only delays the verdict.
+    timeouts: { stepMs: 1000 },
+  },
+  {
+    slug: '12-backpressure',
+    title: 'Backpressure',
+    summary: 'A fast feed to every client: a client that cannot keep up gets only the latest state, and is closed if it stays behind.',
+    hints: [
+      {
+        text: "One feed for the whole server: one setInterval with the delay Number(process.env.TICK_MS), started with the server, one seq counter outside every handler, and at each tick one JSON.stringify({ seq: ++seq, at: Date.now(), book }), the same text for every client.",
+        covers: ['BACKPRESSURE_NO_UPDATE', 'BACKPRESSURE_WRONG_SHAPE', 'BACKPRESSURE_WRONG_RATE', 'BACKPRESSURE_SEQ_NOT_COUNTING', 'BACKPRESSURE_FEED_NOT_SHARED'],
+      },
+      {
+        text: 'send() never refuses: what a client does not read waits in your process. Before each send, look at that socket\'s bufferedAmount: above Number(process.env.HIGH_WATER_BYTES), skip it this tick, and keep nothing for it (no queue of what it missed).',
+        covers: ['BACKPRESSURE_NEVER_SKIPPED', 'BACKPRESSURE_MEMORY_GREW', 'BACKPRESSURE_SKIPPED_UNDER_MARK'],
+      },
+      {
+        text: 'Decide for each socket on its own bufferedAmount, and go on to the next with continue: never break, never one flag for "someone is behind", never wait for one client (a send callback) before sending to the next.',
+        covers: ['BACKPRESSURE_FAST_CLIENT_SKIPPED', 'BACKPRESSURE_FAST_CLIENT_SLOWED'],
+      },
+      {
+        text: "Catching up needs no code of its own: at the next tick a client under the mark simply gets that tick's update, the latest. Replay nothing it missed, and keep no mark that skips it for good.",
+        covers: ['BACKPRESSURE_NOT_RESUMED', 'BACKPRESSURE_STALE_ON_CATCH_UP'],
+      },
+      {
+        text: "Keep when each client fell behind: a WeakMap from socket to Date.now(), set the first tick it is seen behind, deleted the first tick it is under the mark again. A timer works too, if you clear it when the client catches up.",
+        covers: ['BACKPRESSURE_CLOSED_TOO_SOON', 'BACKPRESSURE_CLOSED_AFTER_CATCH_UP', 'BACKPRESSURE_GRACE_NOT_RESET'],
+      },
+      {
+        text: "Once Date.now() - since >= Number(process.env.SLOW_GRACE_MS), socket.close(1013, 'too slow'): a close frame, not terminate(). The socket then stays in wss.clients for a while: skip every one whose readyState is not WebSocket.OPEN.",
+        covers: ['BACKPRESSURE_NEVER_CLOSED', 'BACKPRESSURE_CLOSED_WITHOUT_FRAME', 'BACKPRESSURE_WRONG_CLOSE_CODE', 'BACKPRESSURE_SENT_AFTER_CLOSE'],
+      },
+      {
+        text: "As in lesson 04, give every socket an 'error' listener in wss.on('connection', …), even one that only logs: ws reports a broken frame there, and an 'error' nobody listens for ends the process, and the feed with it.",
+        covers: ['BACKPRESSURE_CRASHED_ON_BAD_FRAME'],
+      },
+    ],
+    env: { TICK_MS: '5', STATE_BYTES: '65536', HIGH_WATER_BYTES: '2097152', SLOW_GRACE_MS: '600' },
+    // A pass takes some 6 s: three graces, each after a stalled client has filled the kernel's buffers.
+    // The ceiling ends a verification that hangs; a busy machine only makes it take longer.
+    timeouts: { totalMs: 25000 },
+  },
+  {
+    slug: '13-keep-the-loop-free',
+    title: 'Keep the event loop free',
+    summary: 'Heavy work in worker threads, answers matched to requests, work in flight limited: other clients never wait.',
+    hints: [
+      {
+        text: "Everything your message handler calls runs on the main thread, async or not: async and await choose when code runs, never where. Heavy work needs a thread of its own: new Worker(new URL(import.meta.url)) runs this same file again where isMainThread is false, and there parentPort.on('message', (n) => parentPort.postMessage(nthPrime(n))) is all it does. Every prime goes there, small ones too.",
+        covers: ['LOOP_BLOCKED', 'LOOP_NO_WORKERS', 'LOOP_COMPUTED_ON_MAIN'],
+      },
+      {
+        text: 'Start the pool once, when the server starts: Array.from({ length: Number(process.env.POOL_SIZE) }, () => new Worker(new URL(import.meta.url))). A worker per request costs a thread, an engine and your file loaded again, every time.',
+        covers: ['LOOP_POOL_WRONG_SIZE', 'LOOP_WORKER_PER_REQUEST'],
+      },
+      {
+        text: "Keep a list of the idle workers and a queue of the jobs waiting. A new job goes to an idle worker, or into the queue; when a worker's 'message' comes back, that worker takes the oldest job waiting, or goes back to the idle list. Taking the workers in turn, or always the first, hands jobs to a busy one.",
+        covers: ['LOOP_WORK_SERIALIZED', 'LOOP_GIVEN_TO_BUSY_WORKER', 'LOOP_QUEUE_NOT_DRAINED'],
+      },
+      {
+        text: "Answer an echo in the message handler itself, at once; a prime when its worker's answer comes. A worker that computes one job at a time answers the job it was last given: keep that job (its socket's reply function and the client's id) beside the worker, in a Map from worker to job. The id goes back as it came, whatever it is; never look a socket up by the client's id, which two clients may share.",
+        covers: ['LOOP_ECHO_NO_ANSWER', 'LOOP_ECHO_WRONG', 'LOOP_ECHO_QUEUED', 'LOOP_PRIME_NO_ANSWER', 'LOOP_PRIME_WRONG', 'LOOP_ID_NOT_KEPT', 'LOOP_ANSWER_TO_WRONG_CLIENT'],
+      },
+      {
+        text: 'In flight is what is running plus what is queued: running.size + queue.length, counted from what is there rather than kept in a counter of your own. When it has reached POOL_SIZE + QUEUE_LIMIT, answer {"type":"busy","id":…} at once and drop the request: return, before it is queued.',
+        covers: ['LOOP_QUEUE_UNLIMITED', 'LOOP_BUSY_TOO_SOON', 'LOOP_BUSY_NOT_SENT', 'LOOP_BUSY_WRONG_SHAPE', 'LOOP_BUSY_BUT_COMPUTED', 'LOOP_LIMIT_NEVER_FREED'],
+      },
+      {
+        text: 'Check every request in the main thread, before the limit and before any worker: JSON.parse in try/catch, an object, an id (\'id\' in request), then Number.isInteger(n) && n >= 1 && n <= PRIME_LIMIT. Anything else gets {"type":"error","id":…,"message":…} at once, on an open connection.',
+        covers: ['LOOP_INVALID_ACCEPTED', 'LOOP_INVALID_QUEUED', 'LOOP_ERROR_WRONG_SHAPE', 'LOOP_CLOSED_ON_BAD_INPUT', 'LOOP_CRASHED_ON_BAD_INPUT'],
+      },
+      {
+        text: "A worker keeps the process alive, as a listening server does. On SIGTERM, close the server and call terminate() on every worker: process.on('SIGTERM', () => { wss.close(); for (const worker of workers) void worker.terminate(); }).",
+        covers: ['LOOP_SIGTERM_NOT_HANDLED', 'LOOP_WORKERS_LEFT_RUNNING', 'LOOP_SERVER_NOT_CLOSED'],
+      },
+    ],
+    env: { POOL_SIZE: '3', QUEUE_LIMIT: '2', PRIME_LIMIT: '100000' },
+    // Starting a worker loads the file again (through tsx), and a prime takes a fifth of a second of CPU:
+    // on a machine shared by a class, the first answers and the last of the five queued can take seconds.
+    timeouts: { stepMs: 6000 },
+  },
+  {
+    slug: '14-reconnecting-client',
+    title: 'A reconnecting client',
+    writes: 'client',
+    summary: 'A client that survives drops: exponential backoff with full jitter, re-subscribe, an offline queue, a clean stop.',
+    hints: [
+      {
+        text: "ws never reconnects by itself. Put new WebSocket(process.env.SERVER_URL) in a function connect(), and in that socket's 'close' handler, which runs once for every ending and every failed attempt, schedule connect() again with setTimeout. Add an 'error' listener too, that only logs: a refused attempt raises 'error', then 'close'.",
+        covers: ['NEVER_CONNECTED', 'RECONNECT_NEVER_RETRIED', 'RECONNECT_CRASHED_ON_FAILURE', 'RECONNECT_WRONG_URL', 'RECONNECT_TWO_CONNECTIONS'],
+      },
+      {
+        text: "In 'open', send the subscribe first, JSON.stringify({ type: 'subscribe', topics: process.env.TOPICS.split(',') }), on every connection: the server forgets a connection's subscriptions when it ends.",
+        covers: ['RECONNECT_SUBSCRIBE_MISSING', 'RECONNECT_SUBSCRIBE_WRONG', 'RECONNECT_SUBSCRIBE_NOT_FIRST'],
+      },
+      {
+        text: "readline.createInterface({ input: process.stdin }).on('line', …) gives each line as typed, empty ones too. If socket.readyState === WebSocket.OPEN, send { type: 'say', text: line } at once; otherwise queue.push(line). In 'open', after the subscribe, send the queue with queue.shift() until it is empty.",
+        covers: ['RECONNECT_SAY_MISSING', 'RECONNECT_SAY_WRONG', 'RECONNECT_QUEUE_LOST', 'RECONNECT_QUEUE_OUT_OF_ORDER', 'RECONNECT_QUEUE_SENT_TWICE'],
+      },
+      {
+        text: "Keep a count n of the attempts since the last stable connection. In 'close': bound = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** n), delay = Math.random() * bound, then n++. Full jitter means the whole range from 0: never the bound itself, never half of it plus a random half.",
+        covers: ['RECONNECT_DELAY_TOO_LONG', 'RECONNECT_DELAY_NOT_CAPPED', 'RECONNECT_DELAY_NOT_GROWING', 'RECONNECT_NO_JITTER'],
+      },
+      {
+        text: "Reset n only for a connection that stayed up: in 'open', start a timer of STABLE_AFTER_MS that sets n = 0, and clear it in 'close'. Resetting in 'open' itself lets a server that accepts and drops at once be hammered forever.",
+        covers: ['RECONNECT_BACKOFF_NOT_RESET', 'RECONNECT_BACKOFF_RESET_TOO_SOON'],
+      },
+      {
+        text: "process.on('SIGTERM', …): set stopping = true (so that 'close' schedules nothing), clearTimeout the pending retry, process.stdin.destroy(), and socket.close(1000) if it is open. Then let the process end by itself: no process.exit() before the close frame has gone.",
+        covers: ['RECONNECT_SIGTERM_NOT_HANDLED', 'RECONNECT_SIGTERM_NO_CLOSE_FRAME', 'RECONNECT_SIGTERM_RETRIED', 'RECONNECT_SIGTERM_KEPT_RUNNING', 'RECONNECT_SIGTERM_EXIT_CODE'],
+      },
+    ],
+    env: {
+      TOPICS: 'prices,nouvelles-é,🎉',
+      // Short, so that three outages of nine attempts each take a few seconds; the bounds still leave
+      // room for a busy machine's late timers (see verify/14-reconnecting-client.ts).
+      BACKOFF_BASE_MS: '25',
+      BACKOFF_CAP_MS: '400',
+      STABLE_AFTER_MS: '200',
+    },
+  },
+  {
+    slug: '15-handshake-by-hand',
+    title: 'The protocol by hand',
+    summary: 'No WebSocket library: the handshake, frames, masks, fragments, pings and the close handshake, byte by byte.',
+    hints: [
+      {
+        text: "With node:http, an upgrade request comes as the server's 'upgrade' event, with the socket: check it is a GET with Upgrade: websocket, Sec-WebSocket-Version: 13 and a key, else end the socket with a 400. Then write the 101 yourself: createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64') is the accept value.",
+        covers: ['HAND_UPGRADE_NOT_SWITCHED', 'HAND_UPGRADE_BAD_HEADERS', 'HAND_UPGRADE_BAD_ACCEPT', 'HAND_BAD_REQUEST_SWITCHED', 'HAND_BAD_REQUEST_NOT_400', 'HAND_BAD_REQUEST_NO_ANSWER', 'HAND_STOPPED_SERVING'],
+      },
+      {
+        text: "One 'data' event is not one frame. Keep a buffer for each connection, append every chunk to it, and take frames off its front for as long as one is complete: 2 bytes, then 2 or 8 more when the length says 126 or 127, then the 4-byte key, then the payload. What is left waits for the next chunk.",
+        covers: ['HAND_SPLIT_FRAME_LOST', 'HAND_FRAMES_IN_ONE_READ', 'HAND_CONNECTIONS_MIXED'],
+      },
+      {
+        text: 'The second byte: 0x80 is the mask bit, the rest the length. 126 means readUInt16BE(2), 127 means Number(readBigUInt64BE(2)), both big-endian. Then payload[i] ^= key[i % 4]. Your own frames use the same length rules, and no mask.',
+        covers: ['HAND_NOT_UNMASKED', 'HAND_LENGTH_16_WRONG', 'HAND_LENGTH_64_WRONG', 'HAND_ECHO_MASKED', 'HAND_ECHO_BAD_FRAME'],
+      },
+      {
+        text: "Echo with the opcode of the message's first frame: 0x1 text, 0x2 binary. A frame without FIN starts a message: keep its opcode and payload, add each continuation (opcode 0), echo when FIN comes. A ping or a close may come in between: answer it at once, and keep the fragments.",
+        covers: ['HAND_ECHO_WRONG', 'HAND_ECHO_WRONG_TYPE', 'HAND_FRAGMENTS_NOT_JOINED', 'HAND_CONTROL_AMID_FRAGMENTS'],
+      },
+      {
+        text: 'Control frames have opcodes of 8 and more. A ping (0x9) gets a pong (0xA) with its payload; a pong gets nothing. A close (0x8) gets a close with the first 2 bytes of its payload, the status code, and then socket.end().',
+        covers: ['HAND_PONG_MISSING', 'HAND_PONG_WRONG_PAYLOAD', 'HAND_PONG_ANSWERED', 'HAND_CLOSE_NOT_ANSWERED', 'HAND_CLOSE_WRONG_CODE', 'HAND_CLOSE_LEFT_OPEN'],
+      },
+      {
+        text: "Check each frame before you act on it, and refuse with a close frame carrying 1002 and socket.end(): the mask bit clear, a reserved bit (0x70 of the first byte) set, an opcode other than 0, 1, 2, 8, 9, 10, a control frame without FIN or over 125 bytes, a continuation with no message open, or a text or binary frame while one is.",
+        covers: ['HAND_UNMASKED_ACCEPTED', 'HAND_LONG_CONTROL_ACCEPTED', 'HAND_FRAGMENTED_CONTROL_ACCEPTED', 'HAND_RESERVED_ACCEPTED', 'HAND_BAD_CONTINUATION_ACCEPTED', 'HAND_REFUSED_WRONG_CODE'],
+      },
+      {
+        text: "Check UTF-8 on the whole text message, once its last fragment has come: isUtf8(data) from node:buffer. Refuse it with 1007. Buffer's toString() never fails, it puts U+FFFD where bytes are broken, and a valid text may hold U+FFFD too.",
+        covers: ['HAND_BAD_UTF8_ACCEPTED', 'HAND_VALID_UTF8_REFUSED', 'HAND_UTF8_WRONG_CODE'],
+      },
+      {
+        text: "A refusal ends one socket, never the server: no throw, no process.exit(). Give every socket an 'error' handler: a client that resets its connection raises one, and without a handler the whole process ends.",
+        covers: ['HAND_CRASHED_ON_BAD_FRAME', 'HAND_OTHERS_DISTURBED'],
+      },
+    ],
   },
 ];

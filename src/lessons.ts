@@ -17,13 +17,19 @@ export function timeoutsOf(lesson: Lesson): Timeouts {
   return { ...DEFAULT_TIMEOUTS, ...lesson.timeouts };
 }
 
-/** Raised when a lesson name matches nothing; its message lists what exists. */
+/** Raised when a lesson name matches nothing; its message suggests what was likely meant and lists what exists. */
 export class UnknownLessonError extends Error {
+  readonly code = 'UNKNOWN_LESSON';
+
   constructor(readonly query: string) {
-    const suggestion = closest(query);
+    const q = query.trim();
+    const suggestions = suggest(q);
+    const first = /^\d+$/.test(q)
+      ? `There is no lesson ${q}: the lessons are numbered 1 to ${lessons.length}.`
+      : `There is no lesson "${q}".`;
     super(
-      `There is no lesson "${query}".` +
-        (suggestion ? ` Did you mean "${shortSlug(suggestion)}"?` : '') +
+      first +
+        (suggestions.length ? ` Did you mean ${suggestions.map((l) => `"${shortSlug(l)}"`).join(' or ')}?` : '') +
         `\nLessons: ${lessons.map((l) => l.slug).join(', ')}`,
     );
     this.name = 'UnknownLessonError';
@@ -63,8 +69,16 @@ export function nextLesson(lesson: Lesson): Lesson | undefined {
   return lessons[lessons.indexOf(lesson) + 1];
 }
 
-function closest(query: string): Lesson | undefined {
-  const q = query.trim().toLowerCase().replace(/^\d+-/, '');
+/**
+ * The lessons a query most likely meant: those whose name or title contains it as a word ("echo",
+ * "redis"), else the nearest name by edit distance when it is close enough to be a typo.
+ */
+function suggest(query: string): Lesson[] {
+  const q = query.toLowerCase().replace(/^\d+-/, '');
+  if (!q || /^\d+$/.test(q)) return [];
+  const words = (l: Lesson) => `${shortSlug(l)} ${l.title.toLowerCase()}`.split(/[^a-z0-9.]+/);
+  const containing = lessons.filter((l) => words(l).some((w) => w.startsWith(q)) || (q.length >= 4 && shortSlug(l).includes(q)));
+  if (containing.length > 0 && containing.length <= 3) return containing;
   let best: Lesson | undefined;
   let bestDistance = Infinity;
   for (const lesson of lessons) {
@@ -72,10 +86,11 @@ function closest(query: string): Lesson | undefined {
     if (d < bestDistance) [best, bestDistance] = [lesson, d];
   }
   // A suggestion further away than a third of the word is noise, not help.
-  return best && bestDistance <= Math.max(2, Math.floor(q.length / 3)) ? best : undefined;
+  return best && bestDistance <= Math.max(2, Math.floor(q.length / 3)) ? [best] : [];
 }
 
-function editDistance(a: string, b: string): number {
+/** How many single-letter edits turn a into b (Levenshtein distance), for "did you mean". */
+export function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0]!;

@@ -45,6 +45,27 @@ export class Progress {
     return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
   }
 
+  /** The absolute path `select` recorded for a lesson's file, if it did. */
+  fileOf(slug: string): string | undefined {
+    const value = this.storage.get('files') as Record<string, unknown> | null;
+    const file = value?.[slug];
+    return typeof file === 'string' ? file : undefined;
+  }
+
+  setFile(slug: string, file: string): void {
+    const value = (this.storage.get('files') as Record<string, string> | null) ?? {};
+    this.storage.save('files', { ...value, [slug]: file });
+  }
+
+  /** Whether the learner has been told once how to get the short `wsw` command. */
+  toldShortCommand(): boolean {
+    return this.storage.get('told-short-command') === true;
+  }
+
+  setToldShortCommand(): void {
+    this.storage.save('told-short-command', true);
+  }
+
   /** How many of a lesson's hints the learner has seen. */
   hintsSeen(slug: string): number {
     const value = this.storage.get('hints') as Record<string, number> | null;
@@ -56,7 +77,7 @@ export class Progress {
     this.storage.save('hints', { ...value, [slug]: count });
   }
 
-  /** Forgets everything: current lesson, lessons done, hints seen. Lesson files are not touched. */
+  /** Forgets everything: current lesson, lessons done, hints seen, where files are. Lesson files are not touched. */
   reset(): void {
     this.storage.reset();
   }

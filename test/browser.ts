@@ -1,21 +1,18 @@
+// The browser the dashboard and playground tests use, and the pages they set up: a class in the
+// states a teacher meets, and an echo server tried from the playground. `npm run screenshots`
+// photographs the same pages for the README, so a picture shows what the tests prove.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startClassServer, type ClassServer } from '../src/classroom/class-server.ts';
+import type { Report } from '../src/classroom/learner-registry.ts';
+import { lessons } from '../src/lessons.ts';
+import { lessonPaths } from '../src/paths.ts';
+import { runCli, WAIT_MS, type CliProcess } from './cli-process.ts';
 
 /** Debian's Chromium, which .ci/run installs; tests that need a browser use this one. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/**
- * Where a test saves the screenshot named `name` (`dashboard.png`): into docs/, for the README, only
- * when WSW_UPDATE_SCREENSHOTS=1 asks for it; otherwise into a temporary folder, so that a run of the
- * suite leaves the checkout as it found it.
- */
-export function screenshotPath(name: string): string {
-  const dir = process.env.WSW_UPDATE_SCREENSHOTS === '1' ? path.join(import.meta.dirname, '..', 'docs') : fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-screenshot-'));
-  fs.mkdirSync(dir, { recursive: true });
-  return path.join(dir, name);
-}
 
 /** True when a browser is installed here. Under CI its absence is a failure, never a skip. */
 export function browserAvailable(): boolean {
@@ -52,4 +49,145 @@ export async function launchBrowser(): Promise<BrowserContext> {
     }
   });
   return context;
+}
+
+/** A page whose waits fail after the suite's bound, with every script dialog it opened recorded. */
+export async function newPage(browser: BrowserContext): Promise<{ page: Page; dialogs: string[] }> {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  return { page, dialogs };
+}
+
+/** A class server with its dashboard open and live. */
+export interface ClassScene {
+  server: ClassServer;
+  base: string;
+  code: string;
+  page: Page;
+  /** Script dialogs the dashboard opened: none, unless something a learner sent ran as markup. */
+  dialogs: string[];
+  /** The learners' HOME and working folder, for the real `wsw join` and `wsw verify`. */
+  home: string;
+  /** A learner who joins and sends these reports over HTTP, as `wsw verify` does. */
+  learner(name: string, reports: Array<Partial<Report>>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts a class with this code and opens its dashboard, waiting until its feed is live. */
+export async function openClass(browser: BrowserContext, code: string): Promise<ClassScene> {
+  const server = await startClassServer({ host: '127.0.0.1', code });
+  const base = `http://127.0.0.1:${server.port}`;
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-class-browser-'));
+  const { page, dialogs } = await newPage(browser);
+  let n = 0;
+  const learner = async (name: string, reports: Array<Partial<Report>>) => {
+    const { token } = server.registry.join(name);
+    for (const r of reports) {
+      const response = await fetch(`${base}/report`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Class-Code': code },
+        body: JSON.stringify({ id: `browser-${++n}-report`, passed: false, failureCode: null, durationMs: 800, at: Date.now(), ...r }),
+      });
+      if (response.status !== 200) throw new Error(`a report of ${name} was refused: HTTP ${response.status}`);
+    }
+  };
+  const close = async () => {
+    await page.close();
+    await server.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  };
+  // The dashboard's address, as `wsw classroom` prints it for the teacher alone.
+  await page.goto(`${base}/?key=${encodeURIComponent(server.teacherKey)}`);
+  await page.locator('#status', { hasText: 'live' }).waitFor();
+  return { server, base, code, page, dialogs, home, learner, close };
+}
+
+/**
+ * Fills the class with the learners a teacher meets: Ada, a real learner (`wsw join`, then a real
+ * `wsw verify` of two lessons); Grace, working on lesson 03; Linus, stuck on the same failure three
+ * times. Resolves once the dashboard shows all three.
+ */
+export async function fillClass(scene: ClassScene): Promise<void> {
+  const { base, code, home, page } = scene;
+  const wsw = async (args: string[]) => {
+    const run = await runCli(home, args);
+    if (run.code !== 0) throw new Error(`wsw ${args.join(' ')} exited with ${run.code}:\n${run.out}`);
+  };
+  await wsw(['join', base, '--name', 'Ada Lovelace', '--code', code]);
+  await page.locator('#learners tbody tr', { hasText: 'Ada Lovelace' }).waitFor();
+  await wsw(['verify', lessonPaths('01-http-vs-websocket').solution, '--lesson', 'http-vs-websocket']);
+  await wsw(['verify', lessonPaths('02-echo-server').solution, '--lesson', 'echo-server']);
+  await page.locator('#learners tbody tr', { hasText: 'Ada Lovelace' }).filter({ hasText: `2 / ${lessons.length}` }).waitFor();
+
+  await scene.learner('Grace Hopper', [
+    { lesson: '01-http-vs-websocket', passed: true },
+    { lesson: '02-echo-server', passed: true },
+    { lesson: '03-broadcast', failureCode: 'BROADCAST_ECHOED_TO_SENDER' },
+  ]);
+  await scene.learner('Linus', [
+    { lesson: '01-http-vs-websocket', passed: true },
+    ...Array.from({ length: 3 }, () => ({ lesson: '02-echo-server', failureCode: 'ECHO_TEXT_BECAME_BINARY' })),
+  ]);
+  await page.locator('#learners tbody tr', { hasText: 'Grace Hopper' }).filter({ hasText: 'BROADCAST_ECHOED_TO_SENDER' }).waitFor();
+  await page.locator('#learners tbody tr', { hasText: 'Linus' }).filter({ hasText: 'stuck: same failure 3 times' }).waitFor();
+}
+
+/** Opens the page of a running `wsw playground` once it prints its address; resolves when its first client is open. */
+export async function openPlayground(browser: BrowserContext, playground: CliProcess): Promise<{ page: Page; dialogs: string[] }> {
+  const url = (await playground.untilMatch(/open (http:\/\/127\.0\.0\.1:\d+\/) in your browser/))[1]!;
+  const opened = await newPage(browser);
+  await opened.page.goto(url);
+  await column(opened.page, 'you').locator('.state.open').waitFor();
+  return opened;
+}
+
+/** The column of one client on the playground's page. */
+export function column(page: Page, name: string) {
+  return page.locator(`section.client[data-name="${name}"]`);
+}
+
+/** Types a message into a client's column and sends it as text. */
+export async function sendText(page: Page, name: string, text: string): Promise<void> {
+  await column(page, name).locator('textarea').fill(text);
+  await column(page, name).getByRole('button', { name: 'Send' }).click();
+}
+
+/**
+ * A learner trying an echo server from the page, each step waiting for its answer: text, binary as
+ * hex, JSON refused while it does not parse and then sent, a second client with its own echo, and
+ * that client closed with 4000 "bye".
+ */
+export async function tryEcho(page: Page): Promise<void> {
+  const you = column(page, 'you');
+  await sendText(page, 'you', 'hello');
+  await you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'hello' }).waitFor();
+
+  await you.locator('select').nth(1).selectOption('binary');
+  await you.locator('textarea').fill('00 ff 10');
+  await you.getByRole('button', { name: 'Send' }).click();
+  await you.locator('li[data-dir="in"][data-type="binary"]').filter({ hasText: '<00 ff 10>' }).waitFor();
+
+  await you.locator('select').nth(1).selectOption('json');
+  await you.locator('textarea').fill('{"a":');
+  await you.getByRole('button', { name: 'Send' }).click();
+  await you.locator('.error-line', { hasText: 'not valid JSON' }).waitFor();
+  await you.locator('textarea').fill('{"chat": "hi"}');
+  await you.getByRole('button', { name: 'Send' }).click();
+  await you.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: '{"chat":"hi"}' }).waitFor();
+
+  await page.getByRole('button', { name: 'Add a client' }).click();
+  const second = column(page, 'client-2');
+  await second.locator('.state.open').waitFor();
+  await sendText(page, 'client-2', 'from the second client');
+  await second.locator('li[data-dir="in"][data-type="text"]').filter({ hasText: 'from the second client' }).waitFor();
+
+  await second.locator('input.code').fill('4000');
+  await second.locator('input.reason').fill('bye');
+  await second.getByRole('button', { name: 'Close' }).click();
+  await second.locator('li[data-dir="in"][data-type="close"]').filter({ hasText: '4000 (application-defined) reason "bye"' }).waitFor();
 }

@@ -52,6 +52,7 @@ describe('wsw classroom and wsw join', () => {
   let teacher: CliProcess;
   let url: string;
   let code: string;
+  let key: string;
   let feed: WebSocket;
   const seen: Seen[] = [];
   let onSeen = () => {};
@@ -75,7 +76,8 @@ describe('wsw classroom and wsw join', () => {
     const [, joinUrl, joinCode] = await teacher.untilMatch(/wsw join (http:\/\/127\.0\.0\.1:\d+) --name <your name> --code ([A-Z2-9]{10})/);
     url = joinUrl;
     code = joinCode;
-    feed = new WebSocket(`${url.replace('http', 'ws')}/feed?code=${code}`);
+    [, key] = await teacher.untilMatch(/\/\?key=([A-Za-z0-9_-]+)/);
+    feed = new WebSocket(`${url.replace('http', 'ws')}/feed?key=${key}`);
     feed.on('message', (data) => {
       seen.push(JSON.parse(String(data)) as Seen);
       onSeen();
@@ -92,9 +94,12 @@ describe('wsw classroom and wsw join', () => {
     for (const home of homes) fs.rmSync(home, { recursive: true, force: true });
   });
 
-  it('prints the class code, the dashboard address and the join command', () => {
+  it('prints the class code, the dashboard address with the teacher key (not the code), and where the class is kept', () => {
     expect(teacher.out).toContain(`Class code: ${code}`);
-    expect(teacher.out).toContain(`${url}/?code=${code}`);
+    expect(teacher.out).toContain(`${url}/?key=${key}`);
+    expect(key).not.toBe(code);
+    expect(teacher.out).not.toContain(`?code=`);
+    expect(teacher.out).toContain(`Kept in ${fs.realpathSync(homes[0]!)}${path.sep}wsw-class`);
   });
 
   it('join refuses a wrong code, and saves nothing', async () => {
@@ -103,6 +108,7 @@ describe('wsw classroom and wsw join', () => {
     expect(exit).toBe(1);
     expect(out).toContain('Wrong class code');
     expect(fs.existsSync(path.join(home, '.config/websocket-workshop/classroom.json'))).toBe(false);
+    expect(await teacher.untilMatch(/Refused a wrong class code from \S+\./), 'the teacher is told').toBeTruthy();
   });
 
   it('after join, verify and verify --json report their verdicts; the --json output stays pure JSON', async () => {

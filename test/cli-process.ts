@@ -1,8 +1,26 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../src/paths.ts';
 
-const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
+export const BIN = path.join(ROOT, 'bin', 'websocket-workshop.js');
+
+let linked: string | undefined;
+
+/**
+ * A folder holding `wsw` as `npm link` makes it (a link to the workshop's command), for a PATH that
+ * is what the README's set-up gives a learner. Made once per test process.
+ */
+export function linkedBinDir(): string {
+  if (!linked) {
+    linked = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-bin-'));
+    fs.symlinkSync(BIN, path.join(linked, 'wsw'));
+    const dir = linked;
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return linked;
+}
 /** How long one awaited line may take: generous for a busy machine, since only a hang ever reaches it. */
 export const WAIT_MS = 15_000;
 
@@ -13,8 +31,9 @@ export interface Ended {
 }
 
 /**
- * The CLI running in the background as a learner runs it (a temporary HOME that is also its working
- * folder, no colour), with its output collected and waits on what it prints: never a fixed sleep.
+ * The CLI running in the background as a learner runs it after the README's set-up (`wsw` on PATH, a
+ * temporary HOME that is also its working folder, no colour), with its output collected and waits on
+ * what it prints: never a fixed sleep.
  */
 export class CliProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -31,7 +50,15 @@ export class CliProcess {
   constructor(home: string, args: string[], env: Record<string, string | undefined> = {}) {
     this.child = spawn(process.execPath, [BIN, ...args], {
       cwd: home,
-      env: { ...process.env, HOME: home, USERPROFILE: home, NO_COLOR: '1', FORCE_COLOR: undefined, ...env },
+      env: {
+        ...process.env,
+        PATH: `${linkedBinDir()}${path.delimiter}${process.env.PATH ?? ''}`,
+        HOME: home,
+        USERPROFILE: home,
+        NO_COLOR: '1',
+        FORCE_COLOR: undefined,
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const take = (stream: 'stdout' | 'stderr') => (data: Buffer) => {

@@ -2,7 +2,7 @@
 // rules, declared once in its verifier and shown word for word in its problem.md; every failure code
 // belongs to one rule; every rule has a catalogued wrong program that breaks it and fails with one of
 // that rule's codes. (That a step can fail on each rule is proven by running those programs: see
-// lessons.test.ts, which checks each one fails inside a step naming its rule.)
+// lesson-proof.ts, which checks each one fails inside a step naming its rule.)
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { lessons } from '../lessons/manifest.ts';

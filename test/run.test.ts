@@ -58,6 +58,8 @@ describe('wsw run', () => {
     await run.send('/clients', '  client-2  closed 4000 (application-defined) reason "bye"');
     expect(run.lines).toContainEqual(expect.stringMatching(/^▸ you {7}open, ws:\/\/127\.0\.0\.1:\d+\/$/));
 
+    await run.send('/connect bob --server B', 'This lesson runs one server, so there is no other to choose: /connect [name] opens a client on it. Nothing was opened.');
+
     await run.send('/frobnicate', 'There is no command /frobnicate. To send a line that starts with /, begin it with //.');
     await run.untilLine(/^ {2}\/binary <hex\|text> +send a binary frame/);
 
@@ -94,6 +96,26 @@ describe('wsw run', () => {
     await run.untilLine('[you] connected (HTTP 101 Switching Protocols)');
     await run.send('not json', /^PROGRAM_CRASHED: Your program exited with code 1 while you were trying it\. The error was raised at crashes\.ts:\d+:\d+\.$/);
     expect(await run.exitCode(), run.out).toBe(1);
+    expect(processesMentioning(file)).toEqual([]);
+  });
+
+  it('plays the server for a client lesson: lines go to the client, slash commands drop, refuse and take the server down', async () => {
+    const file = copyIn(lessonPaths('14-reconnecting-client').solution, 'reconnecting.ts');
+    const run = runIn([file, '--lesson', 'reconnecting-client']);
+    await run.untilLine('[run] attempt 1: accepted');
+    await run.send('hello there', '[server] ← text {"type":"say","text":"hello there"}');
+    await run.send('/drop 4000', /^\[run\] attempt 2 \d+ ms after attempt 1 ended: accepted$/);
+    await run.send('/refuse 503', /refuses every attempt with 503/);
+    await run.send('/kill', /^\[run\] attempt \d+ \d+ ms after attempt \d+ ended: refused with 503$/);
+    await run.send('typed offline', '[stdin] ⌨ "typed offline"');
+    await run.send('/accept', /^\[run\] attempt \d+ \d+ ms after attempt \d+ ended: accepted$/);
+    await run.untilLine('[server] ← text {"type":"say","text":"typed offline"}');
+    await run.send('/down', /^\[run\] attempt \d+ .*refused: nothing listening/);
+    await run.send('/up', /^\[run\] attempt \d+ \d+ ms after attempt \d+ ended: accepted$/);
+    await run.send('/nonsense', 'Unknown command /nonsense: /help lists the commands.');
+    // The end of the input stops the client as a deploy would: SIGTERM, and its close frame.
+    expect(await run.end(), run.out).toBe(0);
+    expect(run.out).toContain('[server] ← close 1000');
     expect(processesMentioning(file)).toEqual([]);
   });
 
@@ -138,6 +160,17 @@ describe('what a typed line means', () => {
     expect(parseRunLine('/emit chat {"message":"hi"}', 'socket.io')).toEqual({ kind: 'emit', event: 'chat', args: [{ message: 'hi' }] });
     expect(parseRunLine('/emit leave', 'socket.io')).toEqual({ kind: 'emit', event: 'leave', args: [] });
     expect(parseRunLine('/emit chat hi', 'socket.io')).toMatchObject({ kind: 'invalid', showCommands: false });
+  });
+
+  it('reads /connect as an optional name and an optional --server, in either order', () => {
+    expect(parseRunLine('/connect', 'websocket')).toEqual({ kind: 'connect' });
+    expect(parseRunLine('/connect bob', 'websocket')).toEqual({ kind: 'connect', name: 'bob' });
+    expect(parseRunLine('/connect bob --server B', 'websocket')).toEqual({ kind: 'connect', name: 'bob', server: 'B' });
+    expect(parseRunLine('/connect --server 2 bob', 'websocket')).toEqual({ kind: 'connect', name: 'bob', server: '2' });
+    expect(parseRunLine('/connect --server=b', 'websocket')).toEqual({ kind: 'connect', server: 'b' });
+    for (const line of ['/connect bob --server', '/connect bob carol', '/connect --port 3', '/connect b@d']) {
+      expect(parseRunLine(line, 'websocket'), line).toMatchObject({ kind: 'invalid', showCommands: false });
+    }
   });
 
   it('names the other protocol’s commands instead of calling them unknown', () => {

@@ -90,6 +90,7 @@ function normalise(line: string, file: string): string {
     .replace(/(127\.0\.0\.1|\[::1\]|localhost):\d+/g, '$1:<port>')
     .replace(/\bport \d+/g, 'port <port>')
     .replace(/\d+ ms\b/g, '<n> ms')
+    .replace(/\b\d+\.\d MB\b/g, '<n> MB')
     .replace(/(run )\S+( --lesson)/, '$1<file>$2');
 }
 

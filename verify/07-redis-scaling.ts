@@ -221,12 +221,11 @@ export default (async (v) => {
 
 /**
  * `wsw run`: a Redis started the same way, server A and server B on it, and the interactive client on
- * server A. What goes through Redis is shown as it happens.
+ * server A (run says how to open one on server B). What goes through Redis is shown as it happens.
  */
 export const prepareRun: PrepareRun = async (v) => {
   const { env } = await shareRedis(v, { live: true });
   await v.start({ name: 'server A', env: { ...env, INSTANCE_ID: 'A' } });
-  v.note('You will be connected to server A. To watch a message cross, connect a second client to server B, on the port it listens on.');
   return { start: { name: 'server B', env: { ...env, INSTANCE_ID: 'B' } } };
 };
 

@@ -211,4 +211,220 @@ export const equivalents: Equivalent[] = [
     reason:
       'A chat from a client in no room then goes to socket.to(undefined), a room nobody is in, and is acknowledged { ok: true } instead of refused: R4 lets the learner answer a roomless chat either way, as long as it reaches nobody, which it does.',
   },
+  {
+    lesson: '09-express-one-port',
+    mutator: 'ConditionalExpression',
+    original: "error.type !== 'entity.parse.failed'",
+    replacement: 'false',
+    reason:
+      "The routes cannot throw, so the only errors that reach the handler are express.json()'s. A body it cannot parse gets 400 in JSON either way; the others come from bodies problem.md never speaks of (over 100 kB, a charset other than UTF-8, a compressed body), which either answer refuses: 400 in JSON, or Express's own 413 or 415.",
+  },
+  {
+    lesson: '11-binary-and-compression',
+    mutator: 'StringLiteral',
+    original: "'this protocol is binary'",
+    replacement: '""',
+    reason: 'A close frame may carry no reason at all: R6 asks for the code 1003 and leaves the reason, like every wording, to the learner.',
+  },
+  {
+    lesson: '10-origin-and-auth',
+    mutator: 'StringLiteral',
+    original: "''",
+    replacement: '"Stryker was here!"',
+    reason:
+      "The three ?? '' fallbacks: ALLOWED_ORIGINS and USERS are always set by verify and run, so theirs is never used; and a request with no Cookie header then searches another string without a session= pair in it, which finds no session either: 401 all the same.",
+  },
+  {
+    lesson: '10-origin-and-auth',
+    mutator: 'ConditionalExpression',
+    original: "typeof user !== 'string'",
+    replacement: 'false',
+    reason:
+      'Every key of the users Map is a string, and Map.get compares keys by identity: a user that is not a string is never found, so users.get(user) is undefined, which a password that is a string (checked next) never equals. The login is refused all the same.',
+  },
+  {
+    lesson: '10-origin-and-auth',
+    mutator: 'EqualityOperator',
+    original: 'session.expires <= Date.now()',
+    replacement: 'session.expires < Date.now()',
+    reason: 'The two differ only in the one millisecond at which the session expires: no client can time an upgrade to land on it, and problem.md does not say which side of it the session is on.',
+  },
+  {
+    lesson: '10-origin-and-auth',
+    mutator: 'ConditionalExpression',
+    original: 'client.readyState === WebSocket.OPEN',
+    replacement: 'true',
+    reason:
+      'ws 8 drops a send on a socket that is closing or closed without a word, and a socket in wss.clients is never still connecting: sending without the check reaches nobody more. Sends to closing sockets are lesson 03\'s subject; this lesson asks nothing new about them.',
+  },
+  {
+    lesson: '10-origin-and-auth',
+    mutator: 'BlockStatement',
+    original: "{\n    return { error: 'not valid JSON' };\n  }",
+    replacement: '{}',
+    reason:
+      'With the catch emptied, text that is not JSON leaves message undefined, which the type check refuses next: the client still gets an error and the connection stays open. Only the wording differs, and problem.md leaves the wording to the learner.',
+  },
+  {
+    lesson: '10-origin-and-auth',
+    mutator: 'EqualityOperator',
+    original: 'now - windowStart >= rateWindowMs',
+    replacement: 'now - windowStart > rateWindowMs',
+    reason: 'The window starts anew one millisecond later: no client can time a message to land on that millisecond, and problem.md leaves the exact edges of a window (fixed or sliding) to the learner.',
+  },
+  {
+    lesson: '13-keep-the-loop-free',
+    mutator: 'ConditionalExpression',
+    original: 'socket.readyState === WebSocket.OPEN',
+    replacement: 'true',
+    reason:
+      'The check spares a send to a client that left while its prime was computed; ws 8 drops such a send without a word, so nothing reaches anyone either way, and the server goes on.',
+  },
+  {
+    lesson: '13-keep-the-loop-free',
+    mutator: 'ConditionalExpression',
+    original: "typeof n !== 'number'",
+    replacement: 'false',
+    reason:
+      'Number.isInteger(n) is false for every n that is not a number, so the request is refused all the same; the typeof test is there for TypeScript, which narrows n to a number only through it.',
+  },
+  {
+    lesson: '12-backpressure',
+    mutator: 'ArithmeticOperator',
+    original: '1024 * 1024',
+    replacement: '1024 / 1024',
+    reason: 'The default of HIGH_WATER_BYTES, used only when the variable is not set: the verifier and `run` always set it.',
+  },
+  {
+    lesson: '12-backpressure',
+    mutator: 'EqualityOperator',
+    original: 'now - since >= slowGraceMs',
+    replacement: 'now - since > slowGraceMs',
+    reason:
+      'Closing at the first tick once the grace is over, or at the first tick after it, differs by one tick (5 ms) at most: no client can tell a grace of 600 ms from one of 600 ms and a tick, when timers run late by more than that.',
+  },
+  {
+    lesson: '12-backpressure',
+    mutator: 'EqualityOperator',
+    original: 'socket.bufferedAmount > highWaterBytes',
+    replacement: 'socket.bufferedAmount >= highWaterBytes',
+    reason:
+      'They differ only when exactly HIGH_WATER_BYTES bytes wait, to the byte: with updates of 65 KiB and the kernel taking what it takes, no client can make that happen, nor tell a mark from the mark and one byte.',
+  },
+  {
+    lesson: '12-backpressure',
+    mutator: 'StringLiteral',
+    original: "'too slow for this feed'",
+    replacement: '""',
+    reason: 'A close frame may carry no reason at all: R6 asks for the code 1013 and leaves the reason, like every wording, to the learner.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'ObjectLiteral',
+    original: "{ 'Content-Type': 'text/plain' }",
+    replacement: '{}',
+    reason:
+      'The 400 for a request that asks for no upgrade may carry any headers and body: R3 asks for the status, and leaves the rest to the learner.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'StringLiteral',
+    original: "'text/plain'",
+    replacement: '""',
+    reason:
+      'An empty Content-Type on the 400 is still a 400: R3 asks for the status alone, and a client reads no further.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'StringLiteral',
+    original: "'This server speaks WebSocket only.\\n'",
+    replacement: '""',
+    reason:
+      'The body of the 400 is the learner\'s to word, or to leave out: R3 asks for the status alone.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'OptionalChaining',
+    original: 'request.headers.upgrade?.toLowerCase',
+    replacement: 'request.headers.upgrade.toLowerCase',
+    reason:
+      "node:http emits 'upgrade' only for a request that has an Upgrade header: in that handler the header is always there, and the ?. never matters.",
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'BooleanLiteral',
+    original: 'true',
+    replacement: 'false',
+    reason:
+      'closing = true stops reading frames once the connection is refused or closed. Without it, later frames are still parsed, but every answer is written after socket.end(), which Node refuses: nothing more reaches the client either way.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'ConditionalExpression',
+    original: 'buffered.length < 2',
+    replacement: 'false',
+    reason:
+      'With fewer than 2 bytes, the second byte reads as undefined, so the length as 0 and the header as 2 bytes: the check of the whole frame\'s size that follows waits for more bytes just the same.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'EqualityOperator',
+    original: 'buffered.length < 2',
+    replacement: 'buffered.length <= 2',
+    reason:
+      'A client frame is masked, so it has 6 bytes at least: with exactly 2 bytes there is never a whole frame to read, and waiting for more changes nothing.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'EqualityOperator',
+    original: 'buffered.length < 4',
+    replacement: 'buffered.length <= 4',
+    reason:
+      'A frame with a 16-bit length has 126 bytes of payload at least: with exactly 4 bytes it is never complete, and waiting for more changes nothing.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'EqualityOperator',
+    original: 'buffered.length < 10',
+    replacement: 'buffered.length <= 10',
+    reason:
+      'A frame with a 64-bit length has 65536 bytes of payload at least: with exactly 10 bytes it is never complete, and waiting for more changes nothing.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'ConditionalExpression',
+    original: 'masked',
+    replacement: 'true',
+    reason:
+      'Unmasking an unmasked frame garbles a payload nobody reads: an unmasked frame is refused with 1002 before its payload is used.',
+  },
+  {
+    lesson: '15-handshake-by-hand',
+    mutator: 'EqualityOperator',
+    original: 'i < payload.length',
+    replacement: 'i <= payload.length',
+    reason:
+      'One more turn writes payload[payload.length], past the end of the Buffer, which a typed array ignores: the payload is the same.',
+  },
+  {
+    lesson: '14-reconnecting-client',
+    mutator: 'StringLiteral',
+    original: "'ws://localhost:8080/live'",
+    replacement: '""',
+    reason: 'The address used when SERVER_URL is missing, for running the file by hand: the verifier always sets SERVER_URL, and problem.md asks for it.',
+  },
+  {
+    lesson: '14-reconnecting-client',
+    mutator: 'StringLiteral',
+    original: "'news'",
+    replacement: '""',
+    reason: 'The topic used when TOPICS is missing, for running the file by hand: the verifier always sets TOPICS, and problem.md asks for it.',
+  },
+  {
+    lesson: '14-reconnecting-client',
+    mutator: 'StringLiteral',
+    original: "'client stopping'",
+    replacement: '""',
+    reason: 'A close frame may carry no reason at all: R9 asks for the code 1000 and leaves the reason, like every wording, to the learner.',
+  },
 ];

@@ -5,6 +5,7 @@
  *   npm run mutation                 every lesson
  *   npm run mutation -- 03 05-heartbeat
  *   npm run mutation -- --readme     every lesson, and the table written into README.md
+ *   npm run mutation -- --readme 09  lesson 09, its row put into README.md's table beside the others'
  *
  * Prints a table (lesson, mutants, killed, survived, equivalent, score), the survivors with their code,
  * and one line: `mutation score: lowest N% (NN-slug), overall M%`. Exits 1 when a lesson is under 90%.
@@ -90,6 +91,30 @@ async function mutate(lesson: Lesson): Promise<Row> {
   return { slug: lesson.slug, mutants: results.length, killed, survived, equivalent, score: judged === 0 ? 100 : (100 * killed) / judged };
 }
 
+/**
+ * The README's table with the rows of the lessons just run put in (the other lessons keep the rows of
+ * their last run), in the manifest's order, and the summary line counted from every row.
+ */
+function readmeTable(readme: string, fresh: string[]): string[] {
+  const slugOf = (row: string) => row.split('|')[1]?.trim() ?? '';
+  const kept = (/<!-- mutation:start -->([\s\S]*)<!-- mutation:end -->/.exec(readme)?.[1] ?? '').split('\n').filter((line) => /^\| \d\d-/.test(line));
+  const bySlug = new Map([...kept, ...fresh].map((row) => [slugOf(row), row]));
+  const rows = lessons.map((lesson) => bySlug.get(lesson.slug)).filter((row): row is string => row !== undefined);
+  const cells = rows.map((row) => row.split('|').map((cell) => cell.trim()));
+  // Columns: lesson, mutants, killed, survived, equivalent, score.
+  const scores = cells.map((c) => ({ slug: c[1]!, killed: Number(c[3]), survived: Number(c[4]), score: parseFloat(c[6]!) }));
+  const lowest = scores.reduce((a, b) => (b.score < a.score ? b : a));
+  const killed = scores.reduce((n, r) => n + r.killed, 0);
+  const judged = scores.reduce((n, r) => n + r.killed + r.survived, 0);
+  const missing = lessons.filter((lesson) => !bySlug.has(lesson.slug)).map((lesson) => lesson.slug);
+  return [
+    ...table.slice(0, 2),
+    ...rows,
+    '',
+    `\`mutation score: lowest ${Math.floor(lowest.score)}% (${lowest.slug}), overall ${Math.floor((100 * killed) / Math.max(judged, 1))}%\`${missing.length ? ` (not yet run: ${missing.join(', ')})` : ''}`,
+  ];
+}
+
 const args = process.argv.slice(2);
 const writeReadme = args.includes('--readme');
 const chosen = pick(args.filter((a) => a !== '--readme'));
@@ -118,7 +143,7 @@ console.log(`\n${table.join('\n')}\n${summary}`);
 if (writeReadme) {
   const readme = path.join(ROOT, 'README.md');
   const text = fs.readFileSync(readme, 'utf8');
-  const block = ['<!-- mutation:start -->', ...table, '', `\`${summary}\``, '<!-- mutation:end -->'].join('\n');
+  const block = ['<!-- mutation:start -->', ...readmeTable(text, table.slice(2)), '<!-- mutation:end -->'].join('\n');
   fs.writeFileSync(readme, text.replace(/<!-- mutation:start -->[\s\S]*<!-- mutation:end -->/, block));
   console.log('README.md: table written');
 }

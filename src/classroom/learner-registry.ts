@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { nameKey } from './names.ts';
 
 /** What a learner's `wsw verify` sends: the outcome of one verification, never the learner's code. */
 export interface Report {
@@ -19,6 +20,11 @@ export type StuckReason = 'repeated-failure' | 'no-pass' | null;
 export interface LearnerView {
   id: string;
   name: string;
+  /**
+   * The name as the teacher sees it: the name itself, or with "(2)", "(3)"… for a later learner whose
+   * name reads the same as an earlier one's, so two Adas are never one row to the eye.
+   */
+  label: string;
   joinedAt: number;
   currentLesson: string | null;
   lessonsDone: string[];
@@ -46,6 +52,8 @@ export interface StuckRules {
 interface Learner {
   id: string;
   name: string;
+  /** 1 for the first learner with this name (as nameKey reads it), 2 for the next… */
+  ordinal: number;
   token: string;
   joinedAt: number;
   done: Set<string>;
@@ -55,9 +63,13 @@ interface Learner {
   reports: number;
   /** Recent report ids: the outbox may send a report twice when two verifies flush at once. */
   seen: string[];
+  /** The latest verdicts, newest last, for the teacher's closer look at one learner. */
+  recent: Array<Omit<Report, 'id'>>;
 }
 
 const SEEN_KEPT = 64;
+/** Verdicts kept per learner for the teacher's closer look. */
+export const RECENT_KEPT = 10;
 
 /**
  * The class's learners, by token. A token is issued on join and is the only thing that identifies a
@@ -66,6 +78,7 @@ const SEEN_KEPT = 64;
 export class LearnerRegistry {
   private readonly byToken = new Map<string, Learner>();
   private readonly byId = new Map<string, Learner>();
+  private readonly sameName = new Map<string, number>();
 
   constructor(
     private readonly rules: StuckRules,
@@ -77,16 +90,28 @@ export class LearnerRegistry {
     return this.byId.size;
   }
 
-  /** Adds a learner and returns its secret token and its public id. */
-  join(name: string): { token: string; id: string } {
-    const token = crypto.randomBytes(24).toString('base64url');
-    const id = crypto.randomBytes(6).toString('hex');
+  /**
+   * Adds a learner and returns its secret token, its public id and when it joined. `restored` brings back
+   * a learner who joined before the class server restarted.
+   */
+  join(name: string, restored?: { token: string; id: string; joinedAt: number }): { token: string; id: string; joinedAt: number } {
+    const token = restored?.token ?? crypto.randomBytes(24).toString('base64url');
+    const id = restored?.id ?? crypto.randomBytes(6).toString('hex');
+    const joinedAt = restored?.joinedAt ?? this.now();
+    const key = nameKey(name);
+    const ordinal = (this.sameName.get(key) ?? 0) + 1;
+    this.sameName.set(key, ordinal);
     const learner: Learner = {
-      id, name, token, joinedAt: this.now(), done: new Set(), last: null, streak: null, lastPassAt: this.now(), reports: 0, seen: [],
+      id, name, ordinal, token, joinedAt, done: new Set(), last: null, streak: null, lastPassAt: joinedAt, reports: 0, seen: [], recent: [],
     };
     this.byToken.set(token, learner);
     this.byId.set(id, learner);
-    return { token, id };
+    return { token, id, joinedAt };
+  }
+
+  /** True when this learner's report with this id was already counted (an outbox sending it again). */
+  hasSeen(token: string, reportId: string): boolean {
+    return this.byToken.get(token)?.seen.includes(reportId) ?? false;
   }
 
   /** True when the token belongs to a learner of this class. */
@@ -109,6 +134,8 @@ export class LearnerRegistry {
     const stored = { ...report, at };
     learner.last = stored;
     learner.reports += 1;
+    learner.recent.push({ lesson: stored.lesson, passed: stored.passed, failureCode: stored.failureCode, durationMs: stored.durationMs, at });
+    if (learner.recent.length > RECENT_KEPT) learner.recent.shift();
     if (report.passed) {
       learner.done.add(report.lesson);
       learner.lastPassAt = at;
@@ -121,6 +148,11 @@ export class LearnerRegistry {
     return this.view(learner);
   }
 
+  /** A learner's latest verdicts, newest first (lesson, result, code, time: what was reported, nothing more). */
+  recentOf(id: string): Array<Omit<Report, 'id'>> | undefined {
+    return this.byId.get(id)?.recent.slice().reverse();
+  }
+
   /** Every learner's view, in the order they joined. */
   views(): LearnerView[] {
     return [...this.byId.values()].map((l) => this.view(l));
@@ -128,13 +160,27 @@ export class LearnerRegistry {
 
   /** Passed / trying / stuck counts for each lesson, in the order given. */
   summary(lessonSlugs: readonly string[]): LessonSummary[] {
-    const views = this.views();
-    return lessonSlugs.map((lesson) => ({
-      lesson,
-      passed: views.filter((v) => v.lessonsDone.includes(lesson)).length,
-      trying: views.filter((v) => v.currentLesson === lesson && !v.lessonsDone.includes(lesson) && !v.stuck).length,
-      stuck: views.filter((v) => v.currentLesson === lesson && !v.lessonsDone.includes(lesson) && v.stuck).length,
-    }));
+    // Sent with every report: one pass over the learners, without building their views.
+    const counts = new Map(lessonSlugs.map((lesson) => [lesson, { lesson, passed: 0, trying: 0, stuck: 0 }]));
+    for (const learner of this.byId.values()) {
+      for (const lesson of learner.done) {
+        const entry = counts.get(lesson);
+        if (entry) entry.passed += 1;
+      }
+      const current = learner.last?.lesson;
+      if (current === undefined || learner.done.has(current)) continue;
+      const entry = counts.get(current);
+      if (!entry) continue;
+      if (this.stuckReason(learner)) entry.stuck += 1;
+      else entry.trying += 1;
+    }
+    return [...counts.values()];
+  }
+
+  /** One learner's view, by public id. */
+  viewOf(id: string): LearnerView | undefined {
+    const learner = this.byId.get(id);
+    return learner && this.view(learner);
   }
 
   /** The stuck rule's verdict for a learner now. */
@@ -151,6 +197,7 @@ export class LearnerRegistry {
     return {
       id: learner.id,
       name: learner.name,
+      label: learner.ordinal > 1 ? `${learner.name} (${learner.ordinal})` : learner.name,
       joinedAt: learner.joinedAt,
       currentLesson: learner.last?.lesson ?? null,
       lessonsDone: [...learner.done],

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Verdict } from '../../verify/harness/run-verifier.ts';
+import { asTyped } from '../cli/command-name.ts';
 import { Progress } from '../progress.ts';
 import type { Report } from './learner-registry.ts';
 
@@ -90,7 +91,7 @@ export function queuedReports(): string[] {
   }
 }
 
-type Outcome = 'sent' | 'refused' | 'unknown-learner' | 'rate-limited' | 'unreachable';
+type Outcome = 'sent' | 'refused' | 'unknown-learner' | 'unknown-class' | 'rate-limited' | 'unreachable';
 
 async function post(membership: Membership, report: unknown, deadline: number): Promise<Outcome> {
   const remaining = deadline - Date.now();
@@ -104,10 +105,13 @@ async function post(membership: Membership, report: unknown, deadline: number): 
     });
     await response.body?.cancel();
     if (response.ok) return 'sent';
+    // The class does not know this learner, or is not this class (a new one at the same address): the
+    // report is fine, the membership is not. Kept, to be sent once the learner has joined again.
     if (response.status === 401) return 'unknown-learner';
+    if (response.status === 403) return 'unknown-class';
     if (response.status === 429) return 'rate-limited';
-    // 400 and 413 will never change on a retry: that report is refused for good.
-    if (response.status >= 400 && response.status < 500) return 'refused';
+    // Only a report the server cannot read (400, 413) will never change on a retry: refused for good.
+    if (response.status === 400 || response.status === 413) return 'refused';
     return 'unreachable';
   } catch {
     return 'unreachable';
@@ -115,10 +119,10 @@ async function post(membership: Membership, report: unknown, deadline: number): 
 }
 
 /**
- * Sends the queued reports in order until one does not go through; the rest stay queued for the next
+ * Sends the queued reports in order (exported for `wsw join`, which sends what waited for it) until one does not go through; the rest stay queued for the next
  * verify. Returns one line for the learner when something was not delivered, or undefined.
  */
-async function flush(membership: Membership): Promise<string | undefined> {
+export async function flush(membership: Membership): Promise<string | undefined> {
   const deadline = Date.now() + REPORT_BUDGET_MS;
   const files = queuedReports();
   let refused = 0;
@@ -140,6 +144,7 @@ async function flush(membership: Membership): Promise<string | undefined> {
     const kept = files.length - index;
     const reports = `${kept} report${kept === 1 ? '' : 's'} kept`;
     if (outcome === 'unknown-learner') return `Class: the class server at ${membership.url} does not know you (restarted?); ${reports}. Run wsw join again.`;
+    if (outcome === 'unknown-class') return `Class: the class server at ${membership.url} refused your class code (a new class?); ${reports}. Run wsw join again with the code your teacher gives you.`;
     if (outcome === 'rate-limited') return `Class: too many reports at once; ${reports}, sent with your next verify.`;
     return `Class: could not reach the class server at ${membership.url}; ${reports}, sent with your next verify.`;
   }
@@ -157,7 +162,7 @@ export async function reportVerdicts(verdicts: readonly Verdict[]): Promise<void
     if (!membership) return;
     for (const verdict of verdicts) enqueue(reportOf(verdict));
     const line = await flush(membership);
-    if (line) process.stderr.write(`${line}\n`);
+    if (line) process.stderr.write(`${asTyped(line)}\n`);
   } catch (error) {
     try {
       process.stderr.write(`Class: could not report this verdict (${(error as Error).message}).\n`);

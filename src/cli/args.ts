@@ -13,6 +13,22 @@ export interface FileCommandArgs {
 /** Thrown for arguments the CLI cannot use; the message says what is wrong and what is expected. */
 export class UsageError extends Error {
   override name = 'UsageError';
+
+  /**
+   * @param code stable code for tools (`verify --json` prints it): NO_LESSON_SELECTED, NO_SUCH_FILE,
+   *   BAD_ARGUMENTS, …
+   */
+  constructor(
+    message: string,
+    readonly code = 'BAD_ARGUMENTS',
+  ) {
+    super(message);
+  }
+}
+
+/** The one answer every command gives when it needs a lesson and none is selected (exit 2). */
+export function noLessonSelected(): UsageError {
+  return new UsageError('No lesson is selected yet. Pick one with `wsw select <lesson>` (see `wsw list`), or from the menu: `wsw`.', 'NO_LESSON_SELECTED');
 }
 
 const USAGE: Record<string, string> = {
@@ -44,7 +60,7 @@ export function parseFileCommand(command: 'verify' | 'run', argv: string[]): Fil
     if (args.all && (args.file || args.lesson)) throw new UsageError('--all verifies every completed lesson: give no file and no --lesson with it.');
     return args;
   } catch (error) {
-    if (error instanceof UsageError) throw new UsageError(`${error.message}\nUsage: ${USAGE[command]}`);
+    if (error instanceof UsageError) throw new UsageError(`${error.message}\nUsage: ${USAGE[command]}`, error.code);
     throw new UsageError(`${(error as Error).message}\nUsage: ${USAGE[command]}`);
   }
 }

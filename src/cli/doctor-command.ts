@@ -7,8 +7,11 @@ import { makeLocalCertificate } from '../../verify/harness/certificates.ts';
 import { LearnerProgram } from '../../verify/harness/program.ts';
 import { redisAvailable } from '../../verify/harness/redis-server.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
+import { lessons } from '../lessons.ts';
+import { ROOT } from '../paths.ts';
 import { PACKAGES_DIR } from '../workspace.ts';
-import { colour, say } from './output.ts';
+import { commandHere, resolveOnPath } from './command-name.ts';
+import { colour, say, sayExactly } from './output.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -22,6 +25,32 @@ interface Check {
 const MIN_NODE_MAJOR = 20;
 
 const checks: Check[] = [
+  {
+    name: 'The wsw command',
+    async run() {
+      // Every command the workshop prints starts with what commandHere() says works from here.
+      const wsw = resolveOnPath('wsw');
+      if (wsw.ours) return `\`wsw\` runs this workshop (${wsw.found})`;
+      if (wsw.found) {
+        throw new Error(
+          `\`wsw\` on your PATH is another program (${wsw.found}), not this workshop. Run \`npm link\` in ${ROOT} to make it this one; until then the commands printed here start with \`${commandHere()}\`.`,
+        );
+      }
+      return `\`wsw\` is not on your PATH, so the commands printed here start with \`${commandHere()}\`, which works from this folder. For the short one everywhere: \`npm link\` in ${ROOT}.`;
+    },
+  },
+  {
+    name: 'Start-up',
+    async run() {
+      const from = (globalThis as unknown as Record<symbol, unknown>)[Symbol.for('websocket-workshop.startedFrom')];
+      if (from === 'dist') {
+        const compiled = lessons.filter((lesson) => fs.existsSync(path.join(ROOT, 'dist', `verify-${lesson.slug}.js`))).length;
+        return `commands start from the compiled build in dist/, which is up to date, with ${compiled} of the ${lessons.length} lessons' verifiers`;
+      }
+      // Not a fault: every command works from source, only a little slower to start.
+      return `commands start from the TypeScript sources (dist/ is missing or older than them); \`npm run build\` in ${ROOT} makes them start faster`;
+    },
+  },
   {
     name: 'Node.js',
     async run() {
@@ -55,14 +84,14 @@ const checks: Check[] = [
   {
     name: 'Editor types',
     async run() {
-      for (const types of ['@types/ws', '@types/node']) {
+      for (const types of ['@types/ws', '@types/node', '@types/express']) {
         try {
           require.resolve(`${types}/package.json`, { paths: [PACKAGES_DIR] });
         } catch {
           throw new Error(`${types} is missing, so editors cannot type-check lesson files: run npm install in the workshop's folder.`);
         }
       }
-      return `ws and Node types found in ${PACKAGES_DIR}`;
+      return `ws, Node and Express types found in ${PACKAGES_DIR}`;
     },
   },
   {
@@ -109,10 +138,11 @@ export async function doctorCommand(): Promise<number> {
   let missing = 0;
   for (const check of checks) {
     try {
-      say(`${colour.green('✓')} ${colour.bold(check.name)}: ${await check.run()}`);
+      // Exactly as written: these lines name the command itself, not a command to type.
+      sayExactly(`${colour.green('✓')} ${colour.bold(check.name)}: ${await check.run()}`);
     } catch (error) {
       missing++;
-      say(`${colour.red('✗')} ${colour.bold(check.name)}: ${(error as Error).message}`);
+      sayExactly(`${colour.red('✗')} ${colour.bold(check.name)}: ${(error as Error).message}`);
     }
   }
   say(colour.dim('· Browser: no lesson needs one yet.'));

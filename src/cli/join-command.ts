@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { leaveClass, saveMembership } from '../classroom/reporter.ts';
+import { flush, queuedReports, saveMembership, leaveClass } from '../classroom/reporter.ts';
 import { UsageError } from './args.ts';
 import { colour, say } from './output.ts';
 
@@ -70,7 +70,14 @@ export async function joinCommand(argv: string[]): Promise<number> {
     say(colour.red(`The class at ${base} refused: ${body.error ?? `HTTP ${response.status}`}`));
     return 1;
   }
-  saveMembership({ url: base, name, token: body.token, code });
+  const membership = { url: base, name, token: body.token, code };
+  saveMembership(membership);
   say(colour.green(`Joined the class at ${base} as ${name}: each wsw verify now reports its verdict (lesson, pass or failure code, time; never your code).`));
+  // Reports kept while the class did not know this learner go now, in order, under the new membership.
+  const waiting = queuedReports().length;
+  if (waiting) {
+    const line = await flush(membership);
+    say(line ?? `Class: sent ${waiting} report${waiting === 1 ? '' : 's'} that waited for you to join.`);
+  }
   return 0;
 }

@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { findLesson, type Lesson } from '../lessons.ts';
 import { Progress } from '../progress.ts';
-import { UsageError } from './args.ts';
+import { noLessonSelected, UsageError } from './args.ts';
 
 /**
  * Parses the flags of a command about one lesson (`hint`, `solution`, `reset`, `watch`): `--lesson
@@ -23,7 +23,7 @@ export function parseLessonCommand<F extends string>(
     throw new UsageError(`${(error as Error).message}\nUsage: ${usage}`);
   }
   const slug = (parsed.values.lesson as string | undefined) ?? progress.current();
-  if (!slug) throw new UsageError(`No lesson is selected. Pick one with \`wsw select <lesson>\`, or pass --lesson <slug>.`);
+  if (!slug) throw noLessonSelected();
   const values = Object.fromEntries(flags.map((f) => [f, Boolean(parsed.values[f])])) as Record<F, boolean>;
   return { lesson: findLesson(slug), flags: values, positionals: parsed.positionals };
 }

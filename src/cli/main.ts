@@ -1,18 +1,17 @@
-import { findLesson, lessons, UnknownLessonError } from '../lessons.ts';
-import { Progress } from '../progress.ts';
+import { UnknownLessonError } from '../lessons.ts';
 import { UsageError } from './args.ts';
-import { createShop } from './menu.ts';
-import { colour, say } from './output.ts';
-import { runCommand } from './run-command.ts';
-import { verifyCommand } from './verify-command.ts';
+import { cannotJudgeDocument } from './cannot-judge-json.ts';
+import { closestCommand, printHelp } from './help.ts';
+import { currentCommand, listCommand, nextCommand, printCommand, selectCommand } from './lesson-commands.ts';
+import { colour, say, sayExactly } from './output.ts';
 
 /** Exit code when the CLI could not judge: a missing file, an unknown lesson, bad arguments. */
 const CANNOT_JUDGE = 2;
 
 /**
- * The entry point. Returns the exit code for the workshop's own commands, or undefined where
- * workshopper-adventure is still writing. `verify` and `run` are the workshop's own; the menu and lesson navigation are
- * workshopper-adventure's, with lesson names resolved here so slugs, numbers and typos all get answers.
+ * The entry point: runs one command and returns its exit code. The menu is workshopper-adventure's;
+ * every command it leads to (select, print, help, …) is the workshop's own, so the same words come
+ * back whichever way the learner got there.
  */
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -20,21 +19,27 @@ export async function main(argv: string[]): Promise<number | undefined> {
   if (process.env.NO_COLOR) process.env.FORCE_COLOR = '0';
   try {
     switch (command) {
-      case 'verify':
+      case 'verify': {
         // Ctrl-C must still run the exit hooks that stop the learner's server.
         process.once('SIGINT', () => process.exit(130));
+        const { verifyCommand } = await import('./verify-command.ts');
         return await verifyCommand(rest);
-      case 'run':
-        return await runCommand(rest);
-      case 'select':
-      case 'print': {
-        if (rest.length === 0) return await shopCommand(argv);
-        return await shopCommand([command, findLesson(rest.join(' ')).slug]);
       }
+      case 'run':
+        return await (await import('./run-command.ts')).runCommand(rest);
+      case 'select':
+        return selectCommand(rest);
+      case 'print':
+        return printCommand(rest);
+      case 'current':
+        return currentCommand();
       case 'next':
-        return await next();
+        return nextCommand();
       case 'list':
-        return list();
+        return listCommand();
+      case 'help':
+        printHelp();
+        return 0;
       case 'hint':
         return (await import('./hint-command.ts')).hintCommand(rest);
       case 'solution':
@@ -54,54 +59,34 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await (await import('./doctor-command.ts')).doctorCommand();
       case undefined:
         // The menu needs a terminal to draw in; in a pipe or CI, print the list instead.
-        if (process.stdin.isTTY && process.stdout.isTTY) return await shopCommand(argv);
-        list();
+        if (process.stdin.isTTY && process.stdout.isTTY) return await (await import('./menu.ts')).openMenu();
+        listCommand();
         say('', `Run ${colour.bold('wsw help')} for the commands.`);
         return 0;
       default:
-        return await shopCommand(argv);
+        return unknownCommand(command);
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof UnknownLessonError) {
-      say(colour.red(error.message));
+      // A tool asked for JSON: it gets one document, also when there is nothing to judge.
+      if (command === 'verify' && rest.includes('--json')) {
+        sayExactly(JSON.stringify(cannotJudgeDocument(error, rest), null, 2));
+      } else {
+        say(colour.red(error.message));
+      }
       return CANNOT_JUDGE;
     }
     throw error;
   }
 }
 
-/**
- * Hands a command to workshopper-adventure. It writes asynchronously and exits by itself where it
- * wants a status, so no exit code is returned: the process ends when its output is done.
- */
-async function shopCommand(argv: string[]): Promise<undefined> {
-  createShop().execute(argv);
-  return undefined;
-}
-
-/** `list`: every lesson with its state (done, current, not started) and the count done. */
-function list(): number {
-  const progress = new Progress();
-  const done = new Set(progress.completed());
-  const current = progress.current();
-  for (const lesson of lessons) {
-    const mark = done.has(lesson.slug) ? colour.green('✓') : lesson.slug === current ? colour.cyan('▸') : ' ';
-    const state = done.has(lesson.slug) ? colour.green(' done') : lesson.slug === current ? colour.cyan(' current') : '';
-    say(`${mark} ${colour.bold(lesson.slug)}${state}`, colour.dim(`    ${lesson.summary}`));
+/** A word that is no command (or `--help`, `-h` where a command goes): the help, and a guess. */
+function unknownCommand(typed: string): number {
+  const isHelpFlag = typed === '--help' || typed === '-h';
+  if (!isHelpFlag) {
+    const guess = closestCommand(typed);
+    say(colour.red(`"${typed}" is not a command.${guess ? ` Did you mean ${colour.bold(`wsw ${guess}`)}?` : ''}`), '');
   }
-  say('', `${done.size} of ${lessons.length} lessons done.`);
-  return 0;
-}
-
-/** `next`: moves to the next lesson not yet done, copying its starter, and prints its task. */
-async function next(): Promise<number | undefined> {
-  const progress = new Progress();
-  const done = new Set(progress.completed());
-  const currentIndex = lessons.findIndex((l) => l.slug === progress.current());
-  const upcoming = lessons.slice(currentIndex + 1).find((l) => !done.has(l.slug)) ?? lessons.find((l) => !done.has(l.slug));
-  if (!upcoming) {
-    say(colour.green('Every lesson is done. Well done!'));
-    return 0;
-  }
-  return shopCommand(['select', findLesson(upcoming.slug).slug]);
+  printHelp();
+  return CANNOT_JUDGE;
 }

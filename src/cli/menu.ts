@@ -1,61 +1,44 @@
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { findLesson, lessonNumber, lessons, type Lesson } from '../lessons.ts';
-import { lessonPaths, ROOT } from '../paths.ts';
+import { lessonNumber, lessons } from '../lessons.ts';
+import { ROOT } from '../paths.ts';
 import { APP_NAME } from '../progress.ts';
-import { prepareLessonFile } from '../workspace.ts';
-import { colour, say, shown } from './output.ts';
+import { printHelp } from './help.ts';
+import { listCommand, selectCommand } from './lesson-commands.ts';
+import { colour, colourOn } from './output.ts';
 
 const require = createRequire(import.meta.url);
 
 /** The part of a workshopper-adventure instance this CLI uses. */
-export interface Shop {
+interface Shop {
   execute(args: string[]): unknown;
   add(name: string, fn: () => object): unknown;
-  selectExercise(specifier: string): string;
-  getNext(): string | Error;
-  appStorage: { get(name: string): unknown };
-  cli: { commands: Array<{ aliases: string[] }> };
+  cli: { commands: Array<{ aliases: string[]; handler: (shop: Shop, args: string[]) => unknown; menu?: boolean }> };
 }
 
-const HELP = `# websocket-workshop
+/** The menu's own commands that lead to the workshop's, so every way in gives the same answers. */
+const OURS: Record<string, (args: string[]) => number> = {
+  select: (args) => selectCommand(args),
+  help: () => (printHelp(), 0),
+  list: () => listCommand(),
+};
 
-Learn WebSockets on Node.js by building real servers, judged by real clients.
+/**
+ * Opens workshopper-adventure's menu of lessons and resolves with the exit code of what the learner
+ * chose there. Under NO_COLOR the menu marks the chosen line by reverse video instead of colours.
+ */
+export function openMenu(): Promise<number> {
+  if (!colourOn) withoutColours();
+  return new Promise((resolve) => {
+    const shop = createShop(resolve);
+    shop.execute([]);
+  });
+}
 
-## The loop
-
-1. \`wsw\` opens the menu; pick a lesson (or \`wsw select echo-server\`). Its starter is copied to \`./websocket-workshop/NN-slug.ts\`, never over your own work.
-2. Edit that file.
-3. \`wsw run\` starts your server and connects a client you type into; \`/help\` there lists its commands.
-4. \`wsw verify\` judges it, frame by frame. A pass marks the lesson done.
-
-## Commands
-
-- \`wsw\`: the menu
-- \`wsw list\`: all lessons, with what you have done
-- \`wsw select <lesson>\`: choose a lesson (slug, name or number)
-- \`wsw current\`, \`wsw print\`: the lesson you are on, and its task
-- \`wsw next\`: move to the next unfinished lesson
-- \`wsw verify [file] [--lesson <slug>]\`: judge your server (\`--json\` for tools, \`--all\` for every lesson passed)
-- \`wsw run [file] [--lesson <slug>]\`: try your server by hand (\`/help\` inside)
-- \`wsw playground [file] [--lesson <slug>]\`: try your server from a browser page
-- \`wsw watch [--lesson <slug>]\`: verify again on every save (q quit, h hint, n next)
-- \`wsw hint [N] [--all]\`: the next hint, hint N, or all of them
-- \`wsw solution [--diff] [--force]\`: the reference solution, once you have passed
-- \`wsw reset [--lesson <slug>]\`: a fresh starter (your file is kept as a backup)
-- \`wsw reset --progress\`: forget your progress (your files stay)
-- \`wsw doctor\`: check that this machine has what the lessons need
-- \`wsw classroom [--port N] [--stuck-after M]\`: teach a class, with a live dashboard of your learners
-- \`wsw join <url> --name <name> --code <code>\`: join a class (\`wsw join --leave\` to leave it)
-
-Exit codes of verify: 0 pass, 1 fail, 2 could not judge (no such file or lesson, a missing tool). The JSON of \`--json\` is described by schema/verdict.schema.json.
-`;
-
-/** The workshopper-adventure instance: menu, list, select, print, next, reset, help. */
-export function createShop(): Shop {
+function createShop(done: (code: number) => void): Shop {
   const adventure = require('workshopper-adventure') as (options: object) => Shop;
   const names: Record<string, string> = {};
   for (const lesson of lessons) names[`exercise.${lesson.slug}`] = `${String(lessonNumber(lesson)).padStart(2, '0')} · ${lesson.title}`;
+  const columns = process.stdout.columns || 80;
   const shop = adventure({
     name: APP_NAME,
     appDir: ROOT,
@@ -64,60 +47,47 @@ export function createShop(): Shop {
     title: 'WEBSOCKET WORKSHOP',
     subtitle: 'Pick a lesson and press Enter',
     languages: ['en'],
-    help: { text: HELP, type: 'md' },
-    footer: {
-      text: '\n---\nEdit your file, then `wsw run` to try it and `wsw verify` to have it judged. `wsw` opens the menu.\n',
-      type: 'md',
-    },
+    // The menu draws a box this wide; on a narrow terminal it must still fit.
+    menu: { width: Math.max(30, Math.min(73, columns - 6)), x: 2, y: 2 },
     hideRemaining: true,
     ...names,
   });
-  for (const lesson of lessons) shop.add(lesson.slug, () => exercise(lesson));
+  for (const lesson of lessons) shop.add(lesson.slug, () => ({ problem: { text: lesson.title, type: 'md' } }));
   // "Check for update" asks the npm registry; the workshop must work offline, and npm updates it.
   shop.cli.commands = shop.cli.commands.filter((command) => command.aliases[0] !== 'update');
-
-  // Selecting a lesson (from the menu or `select`) also hands the learner a file to work in.
-  const select = shop.selectExercise.bind(shop);
-  shop.selectExercise = (specifier: string) => {
-    const lesson = findLesson(specifier);
-    const id = select(lesson.slug);
-    const { file, created } = prepareLessonFile(lesson);
-    say(
-      created
-        ? colour.green(`Your file for this lesson: ${shown(file)} (a copy of the starter; edit it there).`)
-        : colour.green(`Your file for this lesson: ${shown(file)} (already there, left as it is).`),
-    );
-    return id;
-  };
+  for (const command of shop.cli.commands) {
+    const ours = OURS[command.aliases[0]!];
+    if (!ours) continue;
+    command.handler = (_shop, args) => {
+      try {
+        done(ours(args));
+      } catch (error) {
+        process.stdout.write(`${colour.red((error as Error).message)}\n`);
+        done(2);
+      }
+    };
+  }
   return shop;
 }
 
-function exercise(lesson: Lesson): object {
-  return {
-    problem: { text: unwrapLines(fs.readFileSync(lessonPaths(lesson.slug).problem, 'utf8')), type: 'md' },
+/** Replaces the menu's colours with reverse video for the chosen line: NO_COLOR asks for no colour. */
+function withoutColours(): void {
+  type Charm = { display(attribute: string): Charm };
+  type MenuRow = { charm: Charm; selected: number; entries: unknown[] };
+  const fromMenu = createRequire(require.resolve('extended-terminal-menu'));
+  const charm = Object.getPrototypeOf((fromMenu('charm') as () => object)()) as Record<string, unknown>;
+  if (charm.withoutColours) return;
+  charm.withoutColours = true;
+  charm.background = function (this: Charm) {
+    return this;
   };
-}
-
-/** A line that starts a block of its own in Markdown, rather than continuing the one above. */
-const STARTS_BLOCK = /^(\s*$|#|\s*[-*+] |\s*\d+\. |\s*\||\s*>|\s*```)/;
-
-/**
- * Joins the lines a paragraph or list item is wrapped over into one. The menu's Markdown renderer
- * joins them without a space ("must" + "get" → "mustget") and wraps to the terminal itself anyway.
- * Code blocks are left as they are.
- */
-export function unwrapLines(markdown: string): string {
-  const out: string[] = [];
-  let inCode = false;
-  for (const line of markdown.split('\n')) {
-    const fence = /^\s*```/.test(line);
-    const previous = out.at(-1);
-    if (!inCode && !fence && previous !== undefined && previous.trim() !== '' && !STARTS_BLOCK.test(line) && !/^\s*(#|\||```)/.test(previous)) {
-      out[out.length - 1] = `${previous.trimEnd()} ${line.trim()}`;
-    } else {
-      out.push(line);
-    }
-    if (fence) inCode = !inCode;
-  }
-  return out.join('\n');
+  charm.foreground = charm.background;
+  const menu = (require('extended-terminal-menu') as { prototype: Record<string, (this: MenuRow, index: number) => void> }).prototype;
+  const drawRow = menu._drawRow!;
+  menu._drawRow = function (this: MenuRow, index: number) {
+    const row = (index + this.entries.length) % this.entries.length;
+    if (row === this.selected) this.charm.display('reverse');
+    drawRow.call(this, index);
+    this.charm.display('reset');
+  };
 }

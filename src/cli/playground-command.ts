@@ -11,7 +11,7 @@ import { startPlaygroundServer, type PlaygroundConfig, type PlaygroundServer } f
 import { UsageError } from './args.ts';
 import { colour } from './output.ts';
 import { printFailure } from './run-execute.ts';
-import { resolveTarget } from './target.ts';
+import { requireServerLesson, resolveTarget } from './target.ts';
 
 const USAGE = 'wsw playground [file] [--lesson <slug>] [--port <n>]';
 /** Signals that end a playground through its teardown, so that the learner's server never outlives it. */
@@ -55,6 +55,7 @@ export function parsePlaygroundArgs(argv: string[]): PlaygroundArgs {
 export async function playgroundCommand(argv: string[]): Promise<number> {
   const args = parsePlaygroundArgs(argv);
   const { lesson, file } = resolveTarget({ file: args.file, lesson: args.lesson });
+  requireServerLesson(lesson, 'playground');
   const stop = stopSignals();
   const print = (line: string) => process.stdout.write(`${line}\n`);
   const out = { print, colour };

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline/promises';
-import { lessonPaths, workspaceFile } from '../paths.ts';
+import { lessonPaths } from '../paths.ts';
+import { learnerFile } from '../workspace.ts';
 import { Progress } from '../progress.ts';
 import { parseLessonCommand } from './lesson-args.ts';
 import { colour, say, shown } from './output.ts';
@@ -17,8 +18,9 @@ export async function resetCommand(argv: string[]): Promise<number> {
     say('Your progress is forgotten: no lesson is done, no hint seen. Your files are where they were.');
     return 0;
   }
-  const { lesson, flags } = parseLessonCommand('reset', argv, ['yes']);
-  const file = workspaceFile(lesson.slug);
+  const progress = new Progress();
+  const { lesson, flags } = parseLessonCommand('reset', argv, ['yes'], progress);
+  const file = learnerFile(lesson.slug, progress);
   const starter = lessonPaths(lesson.slug).starter;
   let backup: string | undefined;
   if (fs.existsSync(file)) {
@@ -36,6 +38,7 @@ export async function resetCommand(argv: string[]): Promise<number> {
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.copyFileSync(starter, file);
+  progress.setFile(lesson.slug, file);
   say(colour.green(`${shown(file)} is the starter again.`));
   if (backup) say(`Your previous file is in ${shown(backup)}.`);
   return 0;

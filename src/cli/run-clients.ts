@@ -2,11 +2,14 @@
  * The clients of one `wsw run`: every one opened, by name, and the one typed lines are sent from.
  * The first is `you`; `/connect` adds client-2, client-3… and makes the new one current.
  */
+import type { RunningServer } from '../../verify/harness/session.ts';
 import type { SocketIoCommand, WsCommand } from './run-commands.ts';
 
 /** One interactive client, of whichever protocol. */
 export interface RunClient {
   readonly name: string;
+  /** Which server it talks to (`server B`), when there is more than one to tell apart. */
+  readonly server?: string;
   /** True while lines can be sent from it. */
   readonly isOpen: boolean;
   /** True once it is closed for good: nothing will come from it any more. */
@@ -26,8 +29,11 @@ export interface RunClient {
 /** The name of the first client, as in `[you] → text "hi"`. */
 export const FIRST_CLIENT = 'you';
 
-/** Opens a client with the given name, or throws (a VerifyFailure saying why it could not connect). */
-export type OpenClient = (name: string) => Promise<RunClient>;
+/**
+ * Opens a client with the given name, on the given server (default: the first), or throws (a
+ * VerifyFailure saying why it could not connect).
+ */
+export type OpenClient = (name: string, server?: RunningServer) => Promise<RunClient>;
 
 /** The open and closed clients of a run, and which one is current. */
 export class RunClients {
@@ -68,11 +74,11 @@ export class RunClients {
    * Opens a client and makes it current. Returns why not when the name is taken; throws what the
    * connection attempt threw (a VerifyFailure saying why it could not connect).
    */
-  async connect(name = this.all.length === 0 ? FIRST_CLIENT : this.defaultName()): Promise<RunClient | string> {
+  async connect(name = this.all.length === 0 ? FIRST_CLIENT : this.defaultName(), server?: RunningServer): Promise<RunClient | string> {
     if (this.find(name)) return `There is already a client named ${name}: give another name, or /use ${name}.`;
     this.opening++;
     try {
-      const client = await this.open(name);
+      const client = await this.open(name, server);
       this.all.push(client);
       this.currentClient = client;
       void client.finished.then(() => {
@@ -98,7 +104,7 @@ export class RunClients {
   /** One line per client: a marker on the current one, its name, its state. */
   describe(): string[] {
     const width = Math.max(...this.all.map((c) => c.name.length));
-    return this.all.map((c) => `${c === this.currentClient ? '▸' : ' '} ${c.name.padEnd(width)}  ${c.describeState()}`);
+    return this.all.map((c) => `${c === this.currentClient ? '▸' : ' '} ${c.name.padEnd(width)}  ${c.describeState()}${c.server ? ` (${c.server})` : ''}`);
   }
 
   /** Tells every client that the run is over. */

@@ -1,9 +1,7 @@
 import { HarnessCodes, VerifyFailure } from '../../verify/harness/failure.ts';
-import { formatEntry } from '../../verify/harness/report.ts';
 import { loadLessonModule } from '../../verify/harness/run-verifier.ts';
-import { Verification, type ClientConnectOptions } from '../../verify/harness/session.ts';
+import type { ClientConnectOptions, RunningServer, Verification } from '../../verify/harness/session.ts';
 import { socketIoClient } from '../../verify/harness/socketio-client.ts';
-import { Transcript } from '../../verify/harness/transcript.ts';
 import { timeoutsOf } from '../lessons.ts';
 import { parseFileCommand } from './args.ts';
 import { colour } from './output.ts';
@@ -11,9 +9,14 @@ import { RunClients, type OpenClient } from './run-clients.ts';
 import type { RunProtocol } from './run-commands.ts';
 import { RunConsole, type RunOutput } from './run-console.ts';
 import { executeLine, printFailure } from './run-execute.ts';
+import { ArrivalOrder, RunTranscript, showEveryServerLine } from './run-printer.ts';
+import { waitForSubscribers } from './run-redis.ts';
+import { crossingTip, serverLetter } from './run-servers.ts';
+import { RunSession } from './run-session.ts';
 import { SocketIoRunClient } from './run-socketio-client.ts';
 import { WsRunClient } from './run-ws-client.ts';
 import { resolveTarget } from './target.ts';
+import { runClientLesson } from './run-client-lesson.ts';
 
 /** After standard input ends (a pipe), how long to keep listening for replies nobody waits for. */
 const DRAIN_MS = 500;
@@ -33,10 +36,21 @@ type Ending = 'input' | 'stopped' | 'closed' | 'server';
  * slash commands send the rest (binary frames, pings, JSON, a close) or open more clients (`/help`).
  * For a lesson whose prepareRun says `protocol: 'socket.io'`, the client is a socket.io client and
  * lines are events. Ctrl-C, the end of piped input, the server's exit or the last client's close stop
- * everything. Nothing is judged.
+ * everything. Nothing is judged. Variables set in the learner's shell win over the lesson's (see
+ * RunSession); what the server prints and what the clients see appear in the order they happened.
  */
 export async function runCommand(argv: string[]): Promise<number> {
   const { lesson, file } = resolveTarget(parseFileCommand('run', argv));
+  // A lesson whose learner writes a client gets the workshop's server to play against instead.
+  if (lesson.writes === 'client') {
+    const stop = stopSignals();
+    try {
+      return await runClientLesson(lesson, file, stop);
+    } finally {
+      stop.dispose();
+    }
+  }
+  showEveryServerLine();
   const stop = stopSignals();
   let clients: RunClients | undefined;
   const terminal = new RunConsole({
@@ -45,12 +59,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     prompt: () => (clients ? `${colour.magenta(clients.current.name)}> ` : '> '),
     onInterrupt: () => stop.stop('Ctrl-C'),
   });
-  const out: RunOutput = { print: (line) => terminal.print(line), colour };
-  const transcript = new Transcript();
-  transcript.onEntry((entry) => terminal.print(formatEntry(entry, colour)));
-  const session = new Verification(lesson, file, transcript, timeoutsOf(lesson));
+  const printer = new ArrivalOrder((line) => terminal.print(line), colour);
+  const out: RunOutput = { print: (line) => printer.print(line), colour };
+  const transcript = new RunTranscript();
+  transcript.onEntry((entry) => printer.entry(entry));
+  const session = new RunSession(lesson, file, transcript, timeoutsOf(lesson), process.env);
   try {
-    const starting = startAndConnect(session, out);
+    const starting = startAndConnect(session, out, printer);
     // Ctrl-C while the server starts must still stop it: the start is raced, and its late failure ignored.
     starting.catch(() => {});
     const started = await Promise.race([starting, stop.stopped.then(() => undefined)]);
@@ -67,8 +82,10 @@ export async function runCommand(argv: string[]): Promise<number> {
           : 'Type a line and press Enter to send it as a text frame; /help lists the commands. Ctrl-C stops your server and every client.',
       ),
     );
-    const ctx = { ...out, protocol, clients };
-    terminal.start((line) => executeLine(line, ctx));
+    const across = crossingTip(session.servers, clients.current.name);
+    if (across) out.print(colour.dim(across));
+    const ctx = { ...out, protocol, clients, servers: session.servers };
+    terminal.start((line) => printer.doing(() => executeLine(line, ctx)));
 
     const running = clients;
     let ending: Ending = await Promise.race([
@@ -99,27 +116,57 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 1;
   } finally {
     clients?.end();
+    printer.flush();
     terminal.close();
     stop.dispose();
     await session.teardown();
+    printer.flush();
   }
 }
 
-/** Runs the lesson's preparation, starts the server, and connects the first client. */
-async function startAndConnect(session: Verification, out: RunOutput): Promise<{ clients: RunClients; protocol: RunProtocol }> {
+/**
+ * Runs the lesson's preparation, starts the server, waits until servers that share a Redis channel
+ * have all subscribed to it, and connects the first client.
+ */
+async function startAndConnect(session: RunSession, out: RunOutput, printer: ArrivalOrder): Promise<{ clients: RunClients; protocol: RunProtocol }> {
   const { prepareRun } = await loadLessonModule(session.lesson);
   const prepared = (await prepareRun?.(session)) ?? {};
-  await session.start(prepared.start);
+  const server = await session.start(prepared.start);
+  await waitForSubscribers(session);
   const protocol: RunProtocol = prepared.protocol ?? 'websocket';
-  const open = protocol === 'socket.io' ? openSocketIo(session, out) : openWebSocket(session, prepared.client, out);
+  const client = pointedAt(prepared.client, prepared.start?.port, server.port);
+  const open = protocol === 'socket.io' ? openSocketIo(session, out) : openWebSocket(session, client, out);
   const clients = new RunClients(open, (text) => out.print(out.colour.dim(text)));
-  await clients.connect();
+  // What the server printed as it started goes before the client's lines; the client's before the prompt.
+  await printer.idle();
+  await printer.doing(() => clients.connect());
+  await printer.idle();
   return { clients, protocol };
 }
 
-/** Plain WebSocket clients, connected as prepareRun says (a wss:// URL and its certificate, say). */
+/**
+ * The client options prepareRun gave, with its URL moved to the port the server really got: the
+ * learner's PORT, when it differs from the port prepareRun chose (lesson 06's wss://localhost:…).
+ */
+function pointedAt(options: ClientConnectOptions | undefined, chosen: number | undefined, used: number): ClientConnectOptions | undefined {
+  if (!options?.url || chosen === undefined || chosen === used) return options;
+  const url = new URL(options.url);
+  if (url.port !== String(chosen)) return options;
+  url.port = String(used);
+  return { ...options, url: url.href };
+}
+
+/**
+ * Plain WebSocket clients, connected as prepareRun says (a wss:// URL and its certificate, say), on
+ * the server asked for. They answer pings themselves, so that /pong off can stop the answers.
+ */
 function openWebSocket(session: Verification, options: ClientConnectOptions = {}, out: RunOutput): OpenClient {
-  return async (name) => new WsRunClient(await session.client(name, { ...options, log: 'arrival' }), session.transcript, session.timeouts.stepMs, out);
+  return async (name, server) => {
+    // A URL of prepareRun's own is the first server's: another server is reached at its own address.
+    const where: ClientConnectOptions = server && server !== session.servers[0] ? { ...options, url: undefined, server } : options;
+    const client = await session.client(name, { ...where, ws: { ...options.ws, autoPong: false }, quietPings: true, log: 'arrival' });
+    return new WsRunClient(client, session.transcript, session.timeouts.stepMs, out, serverName(session, server));
+  };
 }
 
 /** socket.io clients, each with its name as the username in the handshake, as the verifier's are. */
@@ -128,6 +175,10 @@ function openSocketIo(session: Verification, out: RunOutput): OpenClient {
     new SocketIoRunClient(await socketIoClient(session, name, { auth: { username: name }, log: 'arrival' }), session.transcript, session.timeouts.stepMs, out);
 }
 
+/** `server B`, when the run has more than one server to tell apart. */
+function serverName(session: Verification, server: RunningServer = session.servers[0]!): string | undefined {
+  return session.servers.length > 1 ? `server ${serverLetter(session.servers, server)}` : undefined;
+}
 
 /** The verifier's explanation of a server that exited: its status, where it threw, what to look at. */
 function exitExplained(session: Verification): VerifyFailure {

@@ -13,7 +13,9 @@ export type WsCommand =
   | { kind: 'binary'; data: Buffer }
   | { kind: 'json'; text: string }
   | { kind: 'ping'; data: Buffer }
-  | { kind: 'close'; code: number; reason: string };
+  | { kind: 'close'; code: number; reason: string }
+  /** Whether pings are answered: off, the client behaves as one whose network vanished (lesson 05). */
+  | { kind: 'pongs'; on: boolean };
 
 /** What a socket.io client can be told to do. */
 export type SocketIoCommand =
@@ -22,7 +24,12 @@ export type SocketIoCommand =
   | { kind: 'disconnect' };
 
 /** Commands about the set of clients and the session itself, whatever the protocol. */
-export type SessionCommand = { kind: 'connect'; name?: string } | { kind: 'use'; name: string } | { kind: 'clients' } | { kind: 'help' };
+export type SessionCommand =
+  /** `server` is what follows --server, as typed (A, b, 2): which server it names is known only at run time. */
+  | { kind: 'connect'; name?: string; server?: string }
+  | { kind: 'use'; name: string }
+  | { kind: 'clients' }
+  | { kind: 'help' };
 
 /** A line that was understood. */
 export type RunCommand = WsCommand | SocketIoCommand | SessionCommand;
@@ -93,6 +100,17 @@ const COMMANDS: CommandSpec[] = [
     parse: parseClose,
   },
   {
+    name: 'pong',
+    usage: '/pong off|on',
+    summary: 'off: stop answering pings, as a client that vanished would (a heartbeat should drop it); on: answer again',
+    only: 'websocket',
+    parse: (rest) => {
+      const word = rest.toLowerCase();
+      if (word === 'off' || word === 'on') return { kind: 'pongs', on: word === 'on' };
+      return 'say off to stop answering pings, or on to answer them again';
+    },
+  },
+  {
     name: 'emit',
     usage: '/emit <event> [json]',
     summary: 'emit an event with one JSON argument, with an ack callback: the ack is printed if the server calls it',
@@ -124,10 +142,7 @@ const COMMANDS: CommandSpec[] = [
     name: 'connect',
     usage: '/connect [name]',
     summary: 'open another client to the same server (client-2, client-3… unless named) and send from it',
-    parse: (rest) => {
-      if (rest === '') return { kind: 'connect' };
-      return CLIENT_NAME.test(rest) ? { kind: 'connect', name: rest } : 'a client name is one word of letters, digits, - _ or . (at most 24)';
-    },
+    parse: parseConnect,
   },
   {
     name: 'use',
@@ -163,9 +178,12 @@ export function parseRunLine(line: string, protocol: RunProtocol): RunCommand | 
   return typeof parsed === 'string' ? invalid(`${spec.usage}: ${parsed}. Nothing was sent.`, false) : parsed;
 }
 
-/** The help text: every command this protocol offers, and how to stop. */
-export function runHelp(protocol: RunProtocol): string[] {
-  const available = COMMANDS.filter((c) => !c.only || c.only === protocol);
+/**
+ * The help text: every command this protocol offers, and how to stop. With more than one server
+ * (`servers` are their letters), /connect says how to pick one.
+ */
+export function runHelp(protocol: RunProtocol, servers: readonly string[] = []): string[] {
+  const available = COMMANDS.filter((c) => !c.only || c.only === protocol).map((c) => (c.name === 'connect' && servers.length > 1 ? connectAcross(c, servers) : c));
   const width = Math.max(...available.map((c) => c.usage.length), 'Ctrl-C or Ctrl-D'.length);
   const plain =
     protocol === 'socket.io'
@@ -176,6 +194,15 @@ export function runHelp(protocol: RunProtocol): string[] {
     ...available.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     `  ${'Ctrl-C or Ctrl-D'.padEnd(width)}  stop your server and every client`,
   ];
+}
+
+/** /connect as the help shows it when there are several servers to choose from. */
+function connectAcross(spec: CommandSpec, servers: readonly string[]): CommandSpec {
+  return {
+    ...spec,
+    usage: `/connect [name] [--server ${servers.join('|')}]`,
+    summary: `open another client (client-2, client-3… unless named) on server ${servers[0]}, or the one --server names, and send from it`,
+  };
 }
 
 function invalid(message: string, showCommands: boolean): RunInputError {
@@ -215,6 +242,28 @@ function parseClose(rest: string): RunCommand | string {
   const bytes = Buffer.byteLength(others);
   if (bytes > MAX_CLOSE_REASON) return `a close reason is at most ${MAX_CLOSE_REASON} bytes; this one has ${bytes}`;
   return { kind: 'close', code, reason: others };
+}
+
+/** `[name] [--server X]`, in either order. */
+function parseConnect(rest: string): RunCommand | string {
+  const words = rest.split(/\s+/).filter(Boolean);
+  const command: { kind: 'connect'; name?: string; server?: string } = { kind: 'connect' };
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--server' || word === '-s') {
+      const server = words[++i];
+      if (!server) return 'name the server after --server: /connect bob --server B';
+      command.server = server;
+    } else if (word.startsWith('--server=')) {
+      command.server = word.slice('--server='.length);
+    } else if (command.name === undefined && !word.startsWith('-')) {
+      if (!CLIENT_NAME.test(word)) return 'a client name is one word of letters, digits, - _ or . (at most 24)';
+      command.name = word;
+    } else {
+      return `${word} is not understood here: give a name, --server, or both, as in /connect bob --server B`;
+    }
+  }
+  return command;
 }
 
 /** The codes ws lets a client put in a close frame. */

@@ -33,9 +33,14 @@ export class WsRunClient implements RunClient {
   private finishedFlag = false;
   private readonly pings: PendingPing[] = [];
 
+  /** False after `/pong off`: pings then go unanswered, as they would to a client that vanished. */
+  private answersPings = true;
+
   /**
-   * `client` must be connected, and log frames on `arrival`; `replyWaitMs` is how long a pong may
-   * take before it is reported missing.
+   * `client` must be connected, log frames on `arrival`, and leave pings to this class: opened with
+   * `quietPings` and ws's `autoPong: false`, so that each ping gets one line saying whether it was
+   * answered, and `/pong off` can stop the answers. `replyWaitMs` is how long a pong may take before
+   * it is reported missing.
    */
   constructor(
     private readonly client: TestClient,
@@ -43,6 +48,8 @@ export class WsRunClient implements RunClient {
     private readonly replyWaitMs: number,
     /** Where the run's own lines go: why nothing was sent, say. */
     private readonly out: RunOutput,
+    /** Which server it talks to (`server B`), when there is more than one. */
+    readonly server?: string,
   ) {
     this.finished = new Promise<void>((resolve) => {
       const finish = () => {
@@ -54,6 +61,7 @@ export class WsRunClient implements RunClient {
       if (client.ws.readyState === WebSocket.CLOSED) finish();
       else client.ws.once('close', finish);
     });
+    client.ws.on('ping', (data: Buffer) => this.answer(data));
     client.ws.on('pong', (data: Buffer) => this.pong(data));
     void this.drain();
   }
@@ -104,6 +112,8 @@ export class WsRunClient implements RunClient {
         return this.ping(command.data);
       case 'close':
         return this.client.close(command.code, command.reason);
+      case 'pongs':
+        return this.setPongs(command.on);
       default:
         throw new Error(`${command.kind} is a socket.io command, not one for a plain WebSocket client`);
     }
@@ -122,6 +132,29 @@ export class WsRunClient implements RunClient {
 
   private log(text: string, tone?: TranscriptEntry['tone']): void {
     this.transcript.add({ kind: 'client', name: this.name }, text, tone);
+  }
+
+  /** A ping from the server: answered with a pong carrying the same bytes (RFC 6455 §5.5.3), unless pongs are off. */
+  private answer(data: Buffer): void {
+    if (!this.answersPings) {
+      this.log(`← ping${describePayload(data)}, not answered (pongs are off: /pong on answers again)`, 'detail');
+      return;
+    }
+    this.log(`← ping${describePayload(data)}`, 'detail');
+    if (this.client.ws.readyState === WebSocket.OPEN) this.client.ws.pong(data);
+  }
+
+  private setPongs(on: boolean): void {
+    if (on === this.answersPings) {
+      this.out.print(this.out.colour.dim(`${this.name} already ${on ? 'answers every ping' : 'leaves pings unanswered'}.`));
+      return;
+    }
+    this.answersPings = on;
+    this.log(
+      on
+        ? 'pongs on: every ping is answered again, as a live client does'
+        : 'pongs off: pings go unanswered from now on, as from a client whose network vanished; a heartbeat should terminate this connection',
+    );
   }
 
   private ping(data: Buffer): void {

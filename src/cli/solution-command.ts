@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { createTwoFilesPatch } from 'diff';
 import { lessonNumber } from '../lessons.ts';
-import { lessonPaths, workspaceFile } from '../paths.ts';
+import { lessonPaths } from '../paths.ts';
+import { learnerFile } from '../workspace.ts';
 import { Progress } from '../progress.ts';
 import { UsageError } from './args.ts';
 import { parseLessonCommand } from './lesson-args.ts';
@@ -32,7 +33,7 @@ export function solutionCommand(argv: string[]): number {
     say(colour.dim(`// solutions/${lesson.slug}.ts`), solution.trimEnd());
     return 0;
   }
-  const mine = workspaceFile(lesson.slug);
+  const mine = learnerFile(lesson.slug);
   if (!fs.existsSync(mine)) throw new UsageError(`There is no file at ${mine} to compare. Run \`wsw select ${lesson.slug}\` first.`);
   const patch = createTwoFilesPatch(shown(mine), `solutions/${lesson.slug}.ts`, fs.readFileSync(mine, 'utf8'), solution, 'yours', 'reference');
   for (const line of patch.split('\n').slice(1)) {

@@ -4,27 +4,44 @@ import { formatEntry, formatVerdict } from '../../verify/harness/report.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
 import { reportVerdict, reportVerdicts } from '../classroom/reporter.ts';
 import { exitCodeOf, verdictDocument } from '../../verify/harness/verdict-json.ts';
-import { findLesson, lessonNumber, lessons, nextLesson, shortSlug, type Lesson } from '../lessons.ts';
-import { lessonPaths, workspaceFile } from '../paths.ts';
+import { findLesson, lessonNumber, lessons, type Lesson } from '../lessons.ts';
+import { lessonPaths } from '../paths.ts';
+import { learnerFile } from '../workspace.ts';
 import { Progress } from '../progress.ts';
 import { parseFileCommand, UsageError } from './args.ts';
-import { colour, say, shown } from './output.ts';
+import { missingFileDocument } from './cannot-judge-json.ts';
+import { afterPassLines } from './lesson-commands.ts';
+import { colour, say, sayExactly, shown } from './output.ts';
 import { resolveTarget } from './target.ts';
+import { typeCheckLines } from './typecheck/report.ts';
+import { TypeChecker, type PendingTypeCheck, type TypeCheckOutcome, type TypeDiagnostic } from './typecheck/type-checker.ts';
 
 /**
  * `verify [file] [--lesson <slug>] [--json]`: judges the file against the lesson, live, frame by frame.
  * Exit 0 on a pass (the lesson is marked done and the reference solution shown), 1 on a fail, 2 when it
  * could not judge. `--all` re-verifies every completed lesson; `--json` prints a document for tools.
+ * A TypeScript file is type-checked meanwhile; its type errors follow the verdict and never change it.
  */
 export async function verifyCommand(argv: string[]): Promise<number> {
   const args = parseFileCommand('verify', argv);
   const progress = new Progress();
   if (args.all) return verifyAll(progress, Boolean(args.json));
   const { lesson, file } = resolveTarget(args, progress);
-  if (args.json) {
+  // Type-checked alongside the run, in a process of its own: the verdict never waits for it.
+  const checker = new TypeChecker();
+  try {
+    return await verifyOne(lesson, file, progress, Boolean(args.json), checker.start(file));
+  } finally {
+    checker.close();
+  }
+}
+
+/** One file against one lesson; the type errors, if any, come after the verdict. */
+async function verifyOne(lesson: Lesson, file: string, progress: Progress, json: boolean, typeCheck: PendingTypeCheck): Promise<number> {
+  if (json) {
     const verdict = await verifyFile({ lesson, file });
     if (verdict.passed) progress.markCompleted(lesson.slug);
-    say(JSON.stringify(verdictDocument(verdict), null, 2));
+    sayExactly(JSON.stringify({ ...verdictDocument(verdict), ...typeErrorsField(await typeCheck.outcome()) }, null, 2));
     // In a class, the teacher's dashboard hears of it; never throws, and takes a second at most.
     await reportVerdict(verdict);
     return exitCodeOf(verdict);
@@ -41,8 +58,15 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   } else if (!verdict.failure?.cannotJudge) {
     say('', `Change your file and run ${colour.bold('wsw verify')} again. Stuck? ${colour.bold('wsw print')} shows the task again.`);
   }
-  await reportVerdict(verdict);
+  const reported = reportVerdict(verdict);
+  say(...typeCheckLines(await typeCheck.outcome(), verdict.passed, colour));
+  await reported;
   return exitCodeOf(verdict);
+}
+
+/** `typeErrors` for the JSON document (an optional field of the schema), when the check ran to its end. */
+function typeErrorsField(outcome: TypeCheckOutcome): { typeErrors?: TypeDiagnostic[] } {
+  return outcome.kind === 'checked' ? { typeErrors: outcome.errors } : {};
 }
 
 function showSolutionAndNext(lesson: Lesson): void {
@@ -51,15 +75,9 @@ function showSolutionAndNext(lesson: Lesson): void {
     colour.green(`Lesson ${lessonNumber(lesson)} is done. Here is the reference solution, to compare notes:`),
     '',
     colour.dim(`// solutions/${lesson.slug}.ts`),
-    fs.readFileSync(lessonPaths(lesson.slug).solution, 'utf8').trimEnd(),
-    '',
   );
-  const next = nextLesson(lesson);
-  say(
-    next
-      ? `Next: ${colour.bold(`wsw select ${shortSlug(next)}`)} (${next.title}), or ${colour.bold('wsw')} for the menu.`
-      : colour.green('That was the last lesson. Well done!'),
-  );
+  sayExactly(fs.readFileSync(lessonPaths(lesson.slug).solution, 'utf8').trimEnd(), '');
+  say(...afterPassLines(lesson));
 }
 
 /**
@@ -71,7 +89,7 @@ async function verifyAll(progress: Progress, json: boolean): Promise<number> {
   if (done.length === 0) throw new UsageError('No lesson is marked done yet: verify --all re-checks the lessons you have passed.');
   const rows: Array<{ lesson: Lesson; verdict?: Verdict; missing?: string }> = [];
   for (const lesson of done.map((l) => findLesson(l.slug))) {
-    const file = workspaceFile(lesson.slug);
+    const file = learnerFile(lesson.slug, progress);
     if (!fs.existsSync(file)) {
       rows.push({ lesson, missing: file });
       if (!json) say(`${colour.red('✗')} ${lesson.slug.padEnd(24)} ${colour.red('no file')} at ${shown(file)}`);
@@ -86,7 +104,7 @@ async function verifyAll(progress: Progress, json: boolean): Promise<number> {
     }
   }
   if (json) {
-    say(JSON.stringify(rows.map((r) => (r.verdict ? verdictDocument(r.verdict) : { lesson: r.lesson.slug, missing: r.missing })), null, 2));
+    sayExactly(JSON.stringify(rows.map((r) => (r.verdict ? verdictDocument(r.verdict) : missingFileDocument(r.lesson, r.missing!))), null, 2));
   }
   await reportVerdicts(rows.flatMap((r) => (r.verdict ? [r.verdict] : [])));
   const codes = rows.map((r) => (r.verdict ? exitCodeOf(r.verdict) : 1));

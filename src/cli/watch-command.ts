@@ -6,15 +6,16 @@ import { verifyFile, type Verdict } from '../../verify/harness/run-verifier.ts';
 import { formatEntry, formatVerdict } from '../../verify/harness/report.ts';
 import { Transcript, type TranscriptEntry } from '../../verify/harness/transcript.ts';
 import { lessonNumber, lessons, shortSlug, type Lesson } from '../lessons.ts';
-import { workspaceFile } from '../paths.ts';
 import { Progress } from '../progress.ts';
-import { prepareLessonFile } from '../workspace.ts';
+import { learnerFile, prepareLessonFile } from '../workspace.ts';
 import { UsageError } from './args.ts';
 import { hintCommand } from './hint-command.ts';
 import { parseLessonCommand } from './lesson-args.ts';
 import { colour, say, shown } from './output.ts';
 import { RunQueue } from './watch-queue.ts';
 import { reportVerdict } from '../classroom/reporter.ts';
+import { typeCheckLines } from './typecheck/report.ts';
+import { TypeChecker } from './typecheck/type-checker.ts';
 
 /**
  * The environment variable that makes `watch` poll the file instead of waiting for file-system
@@ -44,7 +45,7 @@ export function watchesByPolling(env: NodeJS.ProcessEnv = process.env, release =
 /**
  * `watch [--lesson <slug>]`: verifies the learner's file for the lesson at once, then again on every
  * save, each time on a fresh screen: the failure with the lines that led to it, or the pass and what
- * comes next. In a terminal the keys `q` (quit), `h` (next hint) and `n` (next lesson, after a pass)
+ * comes next, then the type errors of a TypeScript file. In a terminal the keys `q` (quit), `h` (next hint) and `n` (next lesson, after a pass)
  * work; elsewhere it runs until it is stopped by a signal. Returns 0 when stopped.
  */
 export async function watchCommand(argv: string[]): Promise<number> {
@@ -53,7 +54,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError(`watch takes no file: it watches your file for the lesson.\nUsage: wsw watch [--lesson <slug>]`);
   }
-  const file = workspaceFile(lesson.slug);
+  const file = learnerFile(lesson.slug, progress);
   if (!fs.existsSync(file)) {
     throw new UsageError(
       `There is no file at ${shown(file)} yet. Run \`wsw select ${shortSlug(lesson)}\` to get the starter there, then \`wsw watch\` again.`,
@@ -73,6 +74,8 @@ class WatchSession {
       this.showStatus();
     },
   );
+  /** One checker for the whole session: after the first save, it has TypeScript's libraries parsed. */
+  private readonly types = new TypeChecker();
   private passed = false;
   private stopping = false;
   private finish!: (code: number) => void;
@@ -155,10 +158,13 @@ class WatchSession {
     transcript.onEntry((entry) => {
       if (entry.source.kind === 'verify' && entry.text.startsWith('▸ ')) say(colour.dim(`  ${entry.text}`));
     });
+    const typeCheck = this.types.start(file);
     const verdict = await verifyFile({ lesson, file, transcript });
     if (this.stopping) return;
     if (verdict.passed) this.showPass(verdict);
     else this.showFailure(verdict, file);
+    const typeErrors = typeCheckLines(await typeCheck.outcome(), verdict.passed, colour);
+    if (!this.stopping) say(...typeErrors);
     // A learner in a class is reported on, whichever way they verify.
     await reportVerdict(verdict);
     this.showStatus();
@@ -235,7 +241,7 @@ class WatchSession {
     if (!next) return;
     this.passed = false;
     this.progress.setCurrent(next.slug);
-    const { file, created } = prepareLessonFile(next);
+    const { file, created } = prepareLessonFile(next, process.cwd(), this.progress);
     this.lesson = next;
     this.file = file;
     await this.watchFile();
@@ -248,6 +254,7 @@ class WatchSession {
     if (this.stopping) return;
     this.stopping = true;
     this.runs.stop();
+    this.types.close();
     if (this.readsKeys) {
       process.stdin.off('data', this.onKeys);
       process.stdin.setRawMode(false);

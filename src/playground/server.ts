@@ -8,10 +8,11 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { transform } from 'esbuild';
+import { ROOT } from '../paths.ts';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+// From the workshop's root, not from this module: the CLI may run as a compiled bundle elsewhere.
+const HERE = path.join(ROOT, 'src', 'playground');
 
 /** What the page needs to know, served as /config.json. */
 export interface PlaygroundConfig {

@@ -118,8 +118,11 @@ export class TestClient {
   }
 
 
-  /** Opens the connection and waits for the handshake to complete. */
-  async connect(url: string, options: ClientOptions = {}): Promise<this> {
+  /**
+   * Opens the connection and waits for the handshake to complete. `tap`, if given, sees the TCP socket
+   * as soon as it exists, so that a reader attached there gets every byte, the handshake's answer included.
+   */
+  async connect(url: string, options: ClientOptions = {}, tap?: (socket: net.Socket) => void): Promise<this> {
     this.out.line(`connecting to ${url}`);
     const ws = new WebSocket(url, {
       perMessageDeflate: false,
@@ -132,6 +135,7 @@ export class TestClient {
         this.socket = url.startsWith('wss:')
           ? tls.connect({ ...opts, servername: opts.servername ?? (net.isIP(opts.host ?? '') ? '' : opts.host) })
           : net.connect(opts);
+        tap?.(this.socket);
         return this.socket;
       },
     } as ClientOptions);

@@ -67,6 +67,8 @@ export const HarnessCodes = {
   PROGRAM_EXITED: 'PROGRAM_EXITED',
   /** The program never listened on PORT within the start timeout. */
   NEVER_LISTENED: 'NEVER_LISTENED',
+  /** A client (client mode) never opened a connection to the verifier's server within the start timeout. */
+  NEVER_CONNECTED: 'NEVER_CONNECTED',
   /** The program listened, but on another port than PORT. */
   WRONG_PORT: 'WRONG_PORT',
   /** A WebSocket connection could not be opened (refused, reset, timed out). */

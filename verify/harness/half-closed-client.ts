@@ -40,9 +40,15 @@ export interface HalfClosableClient {
  * logging it, until `leaveHalfClosed()` is called. A client that connects early and starts closing late
  * sits where it joined in the server's set of clients: first, if it connected first.
  */
-export async function connectHalfClosable(v: Verification, name: string, server: RunningServer = v.servers[0]!): Promise<HalfClosableClient> {
+export async function connectHalfClosable(
+  v: Verification,
+  name: string,
+  server: RunningServer = v.servers[0]!,
+  /** The path (and query) of the upgrade request. */
+  path = '/',
+): Promise<HalfClosableClient> {
   const log = (text: string) => v.transcript.add({ kind: 'client', name }, text);
-  log(`connecting to ${server.wsUrl}/`);
+  log(`connecting to ${server.wsUrl}${path}`);
   // allowHalfOpen: when the server ends its side after the close frame, Node must not end ours for us.
   const socket = net.connect({ host: server.host, port: server.port, allowHalfOpen: true });
   v.defer(() => socket.destroy());
@@ -71,7 +77,7 @@ export async function connectHalfClosable(v: Verification, name: string, server:
   // The opening handshake, by hand: the same request a ws client sends.
   socket.write(
     [
-      'GET / HTTP/1.1',
+      `GET ${path} HTTP/1.1`,
       `Host: ${server.wsUrl.slice('ws://'.length)}`,
       'Upgrade: websocket',
       'Connection: Upgrade',

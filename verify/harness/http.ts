@@ -8,6 +8,8 @@ export interface RawRequest {
   path: string;
   /** Header lines in the order written. `Host` is added first unless given. */
   headers?: Array<[string, string]>;
+  /** Bytes sent after the head (a POST's JSON, say); `Content-Length` is added last unless given. */
+  body?: string | Buffer;
 }
 
 /** A response read byte by byte off the socket, with its size on the wire broken down. */
@@ -99,9 +101,12 @@ export class RawHttpClient {
   /** The bytes a request becomes on the wire. */
   encode(request: RawRequest): Buffer {
     const headers = request.headers ?? [];
-    const all = headers.some(([n]) => n.toLowerCase() === 'host') ? headers : [['Host', this.hostHeader] as [string, string], ...headers];
+    const all = headers.some(([n]) => n.toLowerCase() === 'host') ? [...headers] : [['Host', this.hostHeader] as [string, string], ...headers];
+    const body = request.body === undefined ? undefined : Buffer.from(request.body);
+    if (body && !all.some(([n]) => n.toLowerCase() === 'content-length')) all.push(['Content-Length', String(body.length)]);
     const lines = [`${request.method ?? 'GET'} ${request.path} HTTP/1.1`, ...all.map(([n, v]) => `${n}: ${v}`)];
-    return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+    const head = Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+    return body ? Buffer.concat([head, body]) : head;
   }
 
   /** Sends one request and reads its complete response (or what there is of it when it stops). */

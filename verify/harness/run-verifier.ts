@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
-import { lessonPaths } from '../../src/paths.ts';
 import { hintCovering, timeoutsOf } from '../../src/lessons.ts';
 import { CannotJudge, HarnessCodes, VerifyFailure } from './failure.ts';
 import { ruleOfCode, type RuleId, type Rules } from './rules.ts';
 import { Verification, type LessonVerifier, type PrepareRun, type StepRecord } from './session.ts';
+import { verifierModuleUrl } from './typescript-loader.ts';
 import { Transcript, type TranscriptEntry } from './transcript.ts';
 
 /** The outcome of verifying one file against one lesson. */
@@ -150,9 +149,9 @@ export interface LessonModule {
   codes?: Record<string, string>;
 }
 
-/** Loads `verify/<slug>.ts`. */
+/** Loads `verify/<slug>.ts` (compiled, when the CLI runs compiled). */
 export async function loadLessonModule(lesson: Lesson): Promise<LessonModule> {
-  const module = (await import(pathToFileURL(lessonPaths(lesson.slug).verifier).href)) as {
+  const module = (await import(await verifierModuleUrl(lesson.slug))) as {
     default?: LessonVerifier;
     prepareRun?: PrepareRun;
     rules?: Rules;

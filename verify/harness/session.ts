@@ -1,6 +1,9 @@
+import type net from 'node:net';
 import type { ClientOptions } from 'ws';
 import type { Lesson, Timeouts } from '../../lessons/manifest.ts';
 import { TestClient, type FrameLogging, type UnreadHolder } from './client.ts';
+import { ControlledServer } from './client-mode/controlled-server.ts';
+import { firstAttempt, RunningClient } from './client-mode/learner-client.ts';
 import { VerifyFailure, type FailureDetails } from './failure.ts';
 import { freePort, urlHost, type LoopbackHost } from './ports.ts';
 import { LearnerProgram } from './program.ts';
@@ -30,6 +33,29 @@ export interface StartOptions {
   tls?: boolean;
   /** Lets the verifier ask the program what keeps it alive: `server.program.resources()`. */
   probeResources?: boolean;
+  /** Has the program watch its event loop: `server.program.resources()` then tells its longest pause. */
+  watchEventLoop?: boolean;
+  /**
+   * Has the program run a full garbage collection before it tells its memory: `resources()` then
+   * gives what it really holds, not garbage a later collection would free. Each ask costs a pause.
+   */
+  collectGarbage?: boolean;
+}
+
+/** How to start a learner's client (client mode): see Verification.startClient. */
+export interface ClientStartOptions {
+  /** Shown as the prefix of its output: `[your client]` by default. */
+  name?: string;
+  /** Extra env on top of the lesson's (and SERVER_URL). */
+  env?: Record<string, string>;
+  /** Path and query of SERVER_URL, default `/`. */
+  path?: string;
+  /**
+   * The failure to report when the program exits while being verified, instead of the harness's
+   * PROGRAM_CRASHED or PROGRAM_EXITED: a lesson that knows what the exit means (a crash at the first
+   * refused attempt, say) names it. Undefined keeps the harness's failure.
+   */
+  explainExit?: (program: LearnerProgram, when: string) => VerifyFailure | undefined;
 }
 
 export interface ClientConnectOptions {
@@ -48,6 +74,11 @@ export interface ClientConnectOptions {
    * their lines would fall anywhere in the story. The lesson says what they came to instead.
    */
   quietPings?: boolean;
+  /**
+   * Sees the client's TCP socket the moment it exists, before the handshake is sent: a lesson that reads
+   * the raw wire (frame headers, RSV1) attaches its reader there. See compression-tap.ts.
+   */
+  tap?: (socket: net.Socket) => void;
 }
 
 /**
@@ -98,13 +129,11 @@ export class Verification {
       .join(' ');
     this.note(`Starting ${options.name ?? 'your server'}: ${shortPath(this.file)} with ${shownEnv}`);
     const startedAt = Date.now();
-    const program = new LearnerProgram({ file: this.file, port, env, name: options.name, transcript: this.transcript, probeResources: options.probeResources });
+    const program = new LearnerProgram({ file: this.file, port, env, name: options.name, transcript: this.transcript, probeResources: options.probeResources, watchEventLoop: options.watchEventLoop, collectGarbage: options.collectGarbage });
     this.defer(() => program.stop());
     const host = await program.waitUntilListening(this.timeouts.startMs);
     this.note(`${options.name ?? 'Your server'} is listening on ${urlHost(host)}:${port} (ready in ${Date.now() - startedAt} ms)`);
-    void program.exited.then(() => {
-      if (!this.stopping && !this.stoppedOnPurpose.has(program)) this.goneReject(program.exitFailure(this.currentStep ? `during "${this.currentStep}"` : 'while being verified'));
-    });
+    this.failWhenGone(program);
     const server: RunningServer = {
       program,
       port,
@@ -116,6 +145,54 @@ export class Verification {
     return server;
   }
 
+  /** Makes every wait fail once `program` exits, unless the verification stopped it on purpose. */
+  private failWhenGone(program: LearnerProgram, explain?: ClientStartOptions['explainExit']): void {
+    void program.exited.then(() => {
+      if (this.stopping || this.stoppedOnPurpose.has(program)) return;
+      const when = this.currentStep ? `during "${this.currentStep}"` : 'while being verified';
+      this.goneReject(explain?.(program, when) ?? program.exitFailure(when));
+    });
+  }
+
+  /**
+   * Client mode: starts the verifier's own WebSocket server on a free port, for a lesson whose learner
+   * writes a client. The verifier tells it how to meet attempts, and reads what the client sends.
+   */
+  async serve(options: { name?: string } = {}): Promise<ControlledServer> {
+    const server = await ControlledServer.start({ transcript: this.transcript, name: options.name ?? 'server', stepTimeoutMs: this.timeouts.stepMs });
+    this.defer(() => server.close());
+    this.note(`The verifier's server listens on 127.0.0.1:${server.port}`);
+    return server;
+  }
+
+  /**
+   * Client mode: starts the learner's program as a client of `server`, with SERVER_URL (and the
+   * lesson's env) set and its stdin a pipe, and waits for its first attempt to connect (the server
+   * meets it as it was told). Fails with NEVER_CONNECTED when no attempt comes within the start timeout.
+   */
+  async startClient(server: ControlledServer, options: ClientStartOptions = {}): Promise<RunningClient> {
+    const url = server.url(options.path);
+    const env = { ...this.lessonEnv, SERVER_URL: url, ...options.env };
+    const name = options.name ?? 'your client';
+    this.note(`Starting ${name}: ${shortPath(this.file)} with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    const startedAt = Date.now();
+    const program = new LearnerProgram({ file: this.file, env, name, transcript: this.transcript, client: true });
+    this.defer(() => program.stop());
+    server.watch(program);
+    const client = new RunningClient(program, server, url, this.transcript);
+    const seen = server.attempts.length;
+    // Attempts seen before this client started are another client's: wait for one of its own.
+    await firstAttempt(client, this.timeouts.startMs, seen);
+    this.note(`${name} made its first attempt to connect (ready in ${Date.now() - startedAt} ms)`);
+    this.failWhenGone(program, options.explainExit);
+    return client;
+  }
+
+  /** Stops a client on purpose (SIGTERM, then SIGKILL after `graceMs`); see stopServer. */
+  async stopClient(client: RunningClient, graceMs = 500): Promise<{ ms: number; neededKill: boolean }> {
+    return this.stopProgram(client.program, graceMs);
+  }
+
   /** True once teardown has begun: no exit is a failure from then on. */
   private stopping = false;
   /** Servers the verification stopped itself: their exit is no failure. */
@@ -123,13 +200,17 @@ export class Verification {
 
   /** Stops a server on purpose (SIGTERM, then SIGKILL after `graceMs`), reporting how long it took. */
   async stopServer(server: RunningServer, graceMs = 500): Promise<{ ms: number; neededKill: boolean }> {
-    this.stoppedOnPurpose.add(server.program);
+    return this.stopProgram(server.program, graceMs);
+  }
+
+  private async stopProgram(program: LearnerProgram, graceMs: number): Promise<{ ms: number; neededKill: boolean }> {
+    this.stoppedOnPurpose.add(program);
     const started = Date.now();
-    this.note(`Sending SIGTERM to ${server.program.name}`);
-    await server.program.stop(graceMs);
+    this.note(`Sending SIGTERM to ${program.name}`);
+    await program.stop(graceMs);
     const ms = Date.now() - started;
-    this.note(server.program.neededKill ? `${server.program.name} ignored SIGTERM; killed after ${ms} ms` : `${server.program.name} exited in ${ms} ms`);
-    return { ms, neededKill: server.program.neededKill };
+    this.note(program.neededKill ? `${program.name} ignored SIGTERM; killed after ${ms} ms` : `${program.name} exited in ${ms} ms`);
+    return { ms, neededKill: program.neededKill };
   }
 
   /** Opens a named WebSocket client to a running server. */
@@ -147,7 +228,7 @@ export class Verification {
     this.clients.push(client);
     this.track(client);
     this.defer(() => client.dispose());
-    await client.connect(options.url ?? `${server.wsUrl}${options.path ?? '/'}`, options.ws);
+    await client.connect(options.url ?? `${server.wsUrl}${options.path ?? '/'}`, options.ws, options.tap);
     return client;
   }
 

@@ -3,6 +3,8 @@ import type net from 'node:net';
 /** One WebSocket frame as it crossed the wire, with its header measured, not assumed. */
 export interface WireFrame {
   fin: boolean;
+  /** RSV1: set on the first frame of a message compressed with permessage-deflate (RFC 7692 §6). */
+  rsv1: boolean;
   /** 0x1 text, 0x2 binary, 0x8 close, 0x9 ping, 0xA pong, 0x0 continuation. */
   opcode: number;
   masked: boolean;
@@ -45,7 +47,7 @@ export function splitFrames(data: Buffer): { frames: WireFrame[]; rest: Buffer }
       const mask = data.subarray(at + headerBytes - 4, at + headerBytes);
       for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
     }
-    frames.push({ fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, masked, headerBytes, payload });
+    frames.push({ fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, opcode: b0 & 0x0f, masked, headerBytes, payload });
     at += headerBytes + length;
   }
   return { frames, rest: data.subarray(at) };
