@@ -285,8 +285,6 @@ interface TimeoutOptions {
 
 /** How long a send on a socket that is not OPEN may take to be reported, before we trust there was none. */
 const SEND_REPORT_WINDOW_MS = 100;
-/** How long a failure waits to see whether the program died, which would explain it better. */
-const DEATH_SETTLE_MS = 300;
 const READY_STATES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'];
 const RELAY_KEYS = ['message', 'sender', 'type'];
 
@@ -622,18 +620,12 @@ class ChatRoom {
  * dropped connection. (It wraps the whole step: a step ends as soon as the program dies.)
  */
 async function survives(v: Verification, room: ChatRoom, step: () => Promise<void>): Promise<void> {
-  try {
-    await step();
-  } catch (error) {
+  await v.blameDeath(step, () => {
     const input = room.pendingBad;
-    if (!(error instanceof VerifyFailure) || !input) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited.then(() => true), delay(DEATH_SETTLE_MS).then(() => false)]);
-    if (!exited) throw error;
+    if (!input) return undefined;
     const shown = input.frame.kind === 'binary' ? describeFrame(input.frame) : previewText(input.frame.data.toString('utf8'));
-    const crash = program.exitFailure(`when it received ${input.what}: ${shown}`);
-    throw v.fail({ code: input.crashCode, message: crash.message, details: crash.details, hint: input.crashHint });
-  }
+    return { code: input.crashCode, when: `when it received ${input.what}: ${shown}`, hint: input.crashHint };
+  }, { cleanExits: true });
 }
 
 /**

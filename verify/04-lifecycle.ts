@@ -953,32 +953,13 @@ function maskedFrame(firstByte: number, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from([firstByte, 0x80 | payload.length]), mask, masked]);
 }
 
-/** How long a failure may wait to see whether the program is exiting: a crash takes a moment to show. */
-const EXIT_SETTLE_MS = 300;
 
 /**
  * Turns a crash of the learner's program during `step` into this lesson's own failure. A crash shows
  * either directly, or first as its symptoms (a connection dropped, a reply that never came).
  */
 async function crashMeans(v: Verification, code: string, when: string, step: Promise<void>): Promise<void> {
-  try {
-    await step;
-  } catch (error) {
-    if (!(error instanceof VerifyFailure)) throw error;
-    const { program } = v.servers[0]!;
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      program.exited,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), EXIT_SETTLE_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (!exited || (exited.code === 0 && !exited.signal)) throw error;
-    const crash = program.exitFailure(when);
-    const failure = new VerifyFailure({ code, message: crash.message, details: crash.details, hint: code === Codes.CRASHED_ON_ERROR ? ERROR_HINT : BAD_INPUT_HINT });
-    failure.step = error.step;
-    throw failure;
-  }
+  await v.blameDeath(() => step, () => ({ code, when, hint: code === Codes.CRASHED_ON_ERROR ? ERROR_HINT : BAD_INPUT_HINT }));
 }
 
 // ─── What a connection leaves behind ──────────────────────────────────────────────────────────────

@@ -732,30 +732,15 @@ function maskedFrame(firstByte: number, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from([firstByte, 0x80 | payload.length]), mask, masked]);
 }
 
-/** How long a failure may wait to see whether the program is exiting: a crash takes a moment to show. */
-const EXIT_SETTLE_MS = 300;
 
 /** Turns a crash of the learner's program during `step` into this lesson's own failure. */
 async function crashMeans(v: Verification, step: Promise<void>): Promise<void> {
-  try {
-    await step;
-  } catch (error) {
-    if (!(error instanceof VerifyFailure)) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited, sleep(EXIT_SETTLE_MS).then(() => undefined)]);
-    if (!exited || (exited.code === 0 && !exited.signal)) throw error;
-    const crash = program.exitFailure('when eve sent what a client may send, and a broken frame');
-    const failure = new VerifyFailure({
-      code: Codes.CRASHED_ON_BAD_INPUT,
-      message: crash.message,
-      details: crash.details,
-      hint:
-        "Add socket.on('error', …) in 'connection', even if it only logs (lesson 04): ws emits 'error' on a socket that sends " +
+  await v.blameDeath(() => step, () => ({
+    code: Codes.CRASHED_ON_BAD_INPUT,
+    when: 'when eve sent what a client may send, and a broken frame',
+    hint: "Add socket.on('error', …) in 'connection', even if it only logs (lesson 04): ws emits 'error' on a socket that sends " +
         'a broken frame, and an error nobody listens to ends the whole process.',
-    });
-    failure.step = error.step;
-    throw failure;
-  }
+  }));
 }
 
 // ——— SIGTERM ———

@@ -24,7 +24,6 @@ import {
   type TestClient,
   type Verification,
 } from './harness/index.ts';
-import { delay } from './harness/json.ts';
 import { freePort, urlHost } from './harness/ports.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
@@ -519,30 +518,15 @@ function maskedFrame(firstByte: number, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from([firstByte, 0x80 | payload.length]), mask, masked]);
 }
 
-/** How long a failure may wait to see whether the program is exiting: a crash takes a moment to show. */
-const EXIT_SETTLE_MS = 300;
 
 /** Turns a crash of the program during `step` into this lesson's own failure, with its stack. */
 async function crashMeans(v: Verification, step: Promise<void>): Promise<void> {
-  try {
-    await step;
-  } catch (error) {
-    if (!(error instanceof VerifyFailure)) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited, delay(EXIT_SETTLE_MS).then(() => undefined)]);
-    if (!exited || (exited.code === 0 && !exited.signal)) throw error;
-    const crash = program.exitFailure('after a client sent a broken frame');
-    const failure = new VerifyFailure({
-      code: Codes.CRASHED_ON_BAD_FRAME,
-      message: crash.message,
-      details: crash.details,
-      hint:
-        "ws reports a broken frame as an 'error' event on that socket, and an 'error' nobody listens for is thrown: one client " +
+  await v.blameDeath(() => step, () => ({
+    code: Codes.CRASHED_ON_BAD_FRAME,
+    when: 'after a client sent a broken frame',
+    hint: "ws reports a broken frame as an 'error' event on that socket, and an 'error' nobody listens for is thrown: one client " +
         "takes the whole server down. In wss.on('connection', …), add socket.on('error', …), even if it only logs; ws closes that connection itself.",
-    });
-    failure.step = error.step;
-    throw failure;
-  }
+  }));
 }
 
 // ————————————————————————————————————————— HTTPS on the same port

@@ -104,8 +104,6 @@ const KITCHEN = 'kitchen 🍳';
 const QUIET_MS = 100;
 /** How long a plain WebSocket client waits for an answer to its upgrade on `/`. */
 const KNOCK_MS = 150;
-/** How long a failure waits to see whether the program died, which would explain it better. */
-const DEATH_SETTLE_MS = 300;
 /**
  * How long alice's network stays down, at least (problem.md gives the same number): longer than a
  * recovery window someone gave in seconds where milliseconds were asked (120 for two minutes).
@@ -846,17 +844,7 @@ function hazard(code: string, when: string, hint: string): () => Hazard {
  * reason. (It wraps the whole step: a step ends as soon as the program dies.)
  */
 async function survives(v: Verification, risk: () => Hazard, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    if (!(error instanceof VerifyFailure)) throw error;
-    const { program } = v.servers.at(-1)!;
-    const exited = await Promise.race([program.exited.then(() => true), delay(DEATH_SETTLE_MS).then(() => false)]);
-    if (!exited) throw error;
-    const { code, when, hint } = risk();
-    const crash = program.exitFailure(when);
-    throw v.fail({ code, message: crash.message, details: crash.details, hint });
-  }
+  await v.blameDeath(body, risk, { cleanExits: true, server: v.servers.at(-1) });
 }
 
 /**

@@ -928,16 +928,5 @@ function maskedFrame(firstByte: number, payload: Buffer): Buffer {
  * the crash is told under the step's own code, with its hint, rather than as a dropped connection.
  */
 async function crashMeans(v: Verification, crashed: { code: string; when: string; hint: string }, step: Promise<void>): Promise<void> {
-  try {
-    await step;
-  } catch (error) {
-    if (!(error instanceof VerifyFailure)) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited, delay(EXIT_SETTLE_MS).then(() => undefined)]);
-    if (!exited) throw error;
-    const crash = program.exitFailure(crashed.when);
-    const failure = new VerifyFailure({ code: crashed.code, message: crash.message, details: crash.details, hint: crashed.hint });
-    failure.step = error.step;
-    throw failure;
-  }
+  await v.blameDeath(() => step, () => crashed, { cleanExits: true });
 }

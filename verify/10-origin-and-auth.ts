@@ -155,8 +155,6 @@ const QUIET_BEFORE_EXPIRY_MS = 100;
 const QUIET_AFTER_EXPIRY_MS = 40;
 /** Time enough for a flooder to join, flood and be closed, and alice to speak. */
 const FLOOD_STEP_MS = 250;
-/** How long a failure waits to see whether the program died, which would explain it better. */
-const DEATH_SETTLE_MS = 300;
 
 const PASSWORDS: Record<string, string> = { alice: 'wonderland', bob: 'builder', carol: 'c4rol-pass', mallory: 'm4llory' };
 
@@ -1254,41 +1252,24 @@ function watchAfter101(socket: import('node:net').Socket, rest: Buffer, ms: numb
 
 /** A login step during which the program died: named after the login that killed it. */
 async function survivesLogin(v: Verification, door: Door, step: () => Promise<void>): Promise<void> {
-  try {
-    await step();
-  } catch (error) {
+  await v.blameDeath(step, () => {
     const what = door.pending;
-    if (!(error instanceof VerifyFailure) || !what) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited.then(() => true), delay(DEATH_SETTLE_MS).then(() => false)]);
-    if (!exited) throw error;
-    const crash = program.exitFailure(`when it received a login with ${what}`);
-    throw v.fail({
-      code: Codes.LOGIN_CRASHED,
-      message: crash.message,
-      details: crash.details,
-      hint: 'Check the body before using it: JSON.parse in try/catch (or express.json()), then typeof user === "string" and typeof password === "string". Anything else is a 401, never a crash.',
-    });
-  }
+    return !what
+      ? undefined
+      : {
+          code: Codes.LOGIN_CRASHED,
+          when: `when it received a login with ${what}`,
+          hint: 'Check the body before using it: JSON.parse in try/catch (or express.json()), then typeof user === "string" and typeof password === "string". Anything else is a 401, never a crash.',
+        };
+  }, { cleanExits: true });
 }
 
 /** A step with bad messages during which the program died: named after the message that killed it. */
 async function survives(v: Verification, room: Room, step: () => Promise<void>): Promise<void> {
-  try {
-    await step();
-  } catch (error) {
+  await v.blameDeath(step, () => {
     const input = room.pendingBad;
-    if (!(error instanceof VerifyFailure) || !input) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited.then(() => true), delay(DEATH_SETTLE_MS).then(() => false)]);
-    if (!exited) throw error;
+    if (!input) return undefined;
     const shown = input.frame.kind === 'binary' ? describeFrame(input.frame) : previewText(input.frame.data.toString('utf8'));
-    const crash = program.exitFailure(`when it received ${input.what}: ${shown}`);
-    throw v.fail({
-      code: Codes.CRASHED_ON_BAD_INPUT,
-      message: crash.message,
-      details: crash.details,
-      hint: `${ERROR_HINT} JSON.parse('null') is null, and reading .type of null throws.`,
-    });
-  }
+    return { code: Codes.CRASHED_ON_BAD_INPUT, when: `when it received ${input.what}: ${shown}`, hint: `${ERROR_HINT} JSON.parse('null') is null, and reading .type of null throws.` };
+  }, { cleanExits: true });
 }

@@ -126,8 +126,6 @@ const PRIMES: Readonly<Record<number, number>> = {
 const SIGTERM_KILL_MS = 3000;
 /** How long the process may take to end once its last client has left. */
 const EXIT_MS = 1000;
-/** How long a dying program is given to exit, once a step fails around a message that may have killed it. */
-const EXIT_SETTLE_MS = 300;
 
 const WORKER_HINT =
   "Move the work to worker threads: new Worker(new URL(import.meta.url)) runs this same file again in a thread of its own, where isMainThread is false. " +
@@ -849,26 +847,16 @@ function plural(n: number, word: string): string {
  * the lesson's code, named after the request that caused it, rather than as a dropped connection.
  */
 async function crashMeans(v: Verification, desk: Desk, step: Promise<void>): Promise<void> {
-  try {
-    await step;
-  } catch (error) {
+  await v.blameDeath(() => step, () => {
     const bad = desk.pendingBad;
-    if (!(error instanceof VerifyFailure) || !bad) throw error;
-    const { program } = v.servers[0]!;
-    const exited = await Promise.race([program.exited, delay(EXIT_SETTLE_MS).then(() => undefined)]);
-    if (!exited) throw error;
-    const crash = program.exitFailure(`when it received ${bad.what}: ${previewText(bad.raw)}`);
-    const failure = new VerifyFailure({
+    return bad && {
       code: Codes.CRASHED_ON_BAD_INPUT,
-      message: crash.message,
-      details: crash.details,
+      when: `when it received ${bad.what}: ${previewText(bad.raw)}`,
       hint:
         "JSON.parse throws on text that is not JSON, and reading a field of null throws too: an exception in a 'message' handler ends the whole process, " +
         'and every client with it. Put JSON.parse in try/catch, check that what it gave is an object before reading it, and answer an error.',
-    });
-    failure.step = error.step;
-    throw failure;
-  }
+    };
+  }, { cleanExits: true });
 }
 
 /** SIGTERM, then the clients leave: the process must end by itself, with code 0, and no worker may keep it alive. */

@@ -5,6 +5,7 @@ import { TestClient, type FrameLogging, type UnreadHolder } from './client.ts';
 import { ControlledServer } from './client-mode/controlled-server.ts';
 import { firstAttempt, RunningClient } from './client-mode/learner-client.ts';
 import { VerifyFailure, type FailureDetails } from './failure.ts';
+import { delay } from './json.ts';
 import { freePort, urlHost, type LoopbackHost } from './ports.ts';
 import { LearnerProgram } from './program.ts';
 import type { RuleId } from './rules.ts';
@@ -270,6 +271,35 @@ export class Verification {
     this.holders.push(client);
   }
 
+  /**
+   * Runs `body` (usually a whole step) in which the verifier sends what may kill a careless program.
+   * When it fails because the learner's program died meanwhile, the death is reported as the lesson's
+   * own failure, named by `blame()` (the code, when it happened, the hint), with the program's stack,
+   * rather than as the dropped connection it caused. `blame()` returning undefined leaves the failure
+   * as it was. A program that exited with 0 died of nothing the verifier sent, unless `cleanExits`.
+   * The program watched is the first server's, unless `server` names another.
+   */
+  async blameDeath(
+    body: () => Promise<void>,
+    blame: () => DeathBlame | undefined,
+    options: { cleanExits?: boolean; server?: RunningServer } = {},
+  ): Promise<void> {
+    try {
+      await body();
+    } catch (error) {
+      const cause = error instanceof VerifyFailure ? blame() : undefined;
+      const program = (options.server ?? this.servers[0])?.program;
+      if (!cause || !program) throw error;
+      // A crash takes a moment to show: the connection drops before the exit is known.
+      const exited = await Promise.race([program.exited, delay(DEATH_SETTLE_MS).then(() => undefined)]);
+      if (!exited || (!options.cleanExits && exited.code === 0 && !exited.signal)) throw error;
+      const crash = program.exitFailure(cause.when);
+      const failure = this.fail({ code: cause.code, message: crash.message, details: crash.details, hint: cause.hint });
+      failure.step = (error as VerifyFailure).step;
+      throw failure;
+    }
+  }
+
   /** A failure to throw: `throw v.fail({ code, expected, actual, hint })`. */
   fail(details: FailureDetails): VerifyFailure {
     return new VerifyFailure(details);
@@ -292,6 +322,17 @@ export class Verification {
     }
   }
 }
+
+/** What a lesson blames a death of the learner's program on: its code, the moment, and the hint. */
+export interface DeathBlame {
+  code: string;
+  /** When it died, as "when it received …": completes "Your program crashed …". */
+  when: string;
+  hint: string;
+}
+
+/** How long a failure waits to see whether the program is exiting. */
+const DEATH_SETTLE_MS = 300;
 
 /** One step as it ran: its title, the rules it checks, how long it took, whether it passed. */
 export interface StepRecord {
