@@ -630,4 +630,79 @@ export const lessons: readonly Lesson[] = [
       },
     ],
   },
+  {
+    slug: '16-sse-and-polling',
+    title: 'Server-Sent Events and long polling',
+    summary: 'One live feed, two ways over plain HTTP: an event stream that resumes from Last-Event-ID, and long polls held until there is news.',
+    hints: [
+      {
+        text: "Route on the method and the path together, req.method === 'POST' && url.pathname === '/publish', and answer anything else 404. Read the whole body of POST /publish (req.on('data'), then req.on('end')) and JSON.parse it in try/catch. Only an object whose text is a string (typeof text === 'string') makes an event, with ++lastId from one counter for the whole server, answered 201 {\"id\": n}; anything else is a 400 and takes no id.",
+        covers: ['SSE_OTHER_NOT_404', 'SSE_PUBLISH_REFUSED', 'SSE_PUBLISH_WRONG_ID', 'SSE_BAD_PUBLISH_ACCEPTED', 'SSE_BAD_PUBLISH_MADE_EVENT'],
+      },
+      {
+        text: "An event stream is an answer that never ends: res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' }), then at once res.write(`retry: ${process.env.RETRY_MS}\\n\\n`), which sends the headers too. No compression in front of it: gzip holds bytes back until it has many.",
+        covers: ['SSE_NOT_EVENT_STREAM', 'SSE_CACHEABLE', 'SSE_HEADERS_HELD', 'SSE_NO_RETRY'],
+      },
+      {
+        text: "Keep the open streams in a Set and write each event to every one: `id: ${id}\\n`, then for each line of text.split(/\\r\\n|\\r|\\n/) a `data: ${line}\\n` (with the space), then '\\n'. An EventSource joins the data lines with \\n: that is how a text with line ends travels.",
+        covers: ['SSE_EVENT_MISSING', 'SSE_NO_ID', 'SSE_DATA_WRONG'],
+      },
+      {
+        text: "Keep the last Number(process.env.HISTORY) events (push, then shift() when there are more). When req.headers['last-event-id'] is a number n, write every kept event whose id is greater than n before the stream joins the Set, in the same turn. Without the header, nothing from the past: it is a new client.",
+        covers: ['SSE_RESUME_LOST', 'SSE_RESUME_REPEATED', 'SSE_HISTORY_UNBOUNDED', 'SSE_BACKLOG_UNASKED'],
+      },
+      {
+        text: "Give each stream a setInterval(() => res.write(': keep-alive\\n\\n'), Number(process.env.KEEPALIVE_MS)), and in res.on('close', …) clear it and delete the stream from the Set.",
+        covers: ['SSE_NO_KEEPALIVE', 'SSE_STREAM_TIMER_LEAK'],
+      },
+      {
+        text: "GET /poll: after = url.searchParams.get('after') ?? '0', and /^\\d+$/.test(after) or a 400. The kept events with an id greater than after, oldest first, are answered at once as {\"events\":[…]}, with Content-Type: application/json; only when there are none is the poll held.",
+        covers: ['SSE_POLL_WRONG_EVENTS', 'SSE_POLL_HELD_WITH_NEWS', 'SSE_POLL_NOT_JSON', 'SSE_POLL_AFTER_REQUIRED', 'SSE_POLL_BAD_AFTER_ACCEPTED'],
+      },
+      {
+        text: "A held poll is a function that answers it, kept in a Set: publish calls every one with [event]. Each has its setTimeout(() => answer([]), Number(process.env.POLL_TIMEOUT_MS)), answering 200 {\"events\":[]}; answering clears that timer and leaves the Set, and so does res.on('close', …) when the client goes first.",
+        covers: ['SSE_POLL_NOT_HELD', 'SSE_POLL_NOT_WOKEN', 'SSE_POLL_ONE_WOKEN', 'SSE_POLL_NO_TIMEOUT', 'SSE_POLL_TIMEOUT_WRONG', 'SSE_POLL_TIMER_LEAK'],
+      },
+      {
+        text: "server.close() waits for every open connection, and a stream never ends by itself. On SIGTERM: res.end() every stream, answer every held poll with [], then server.close() and, once those last answers are written, server.closeAllConnections() for the connections kept alive.",
+        covers: ['SSE_SIGTERM_NOT_HANDLED', 'SSE_SIGTERM_KEPT_RUNNING', 'SSE_SIGTERM_CUT'],
+      },
+    ],
+    env: { RETRY_MS: '200', KEEPALIVE_MS: '100', POLL_TIMEOUT_MS: '1000', HISTORY: '8' },
+  },
+  {
+    slug: '17-socketio-cluster',
+    title: 'socket.io across nodes',
+    summary: 'One socket.io server run as two nodes: rooms, counts and acks across them through the Redis adapter, and the sticky sessions a load balancer needs.',
+    hints: [
+      {
+        text: 'A node knows only its own sockets until it has an adapter. Open two connections, const pub = new Redis(process.env.REDIS_URL) and const sub = pub.duplicate(), and give the Server adapter: createAdapter(pub, sub, { key: process.env.ADAPTER_KEY }) from @socket.io/redis-adapter.',
+        covers: ['CLUSTER_NO_ADAPTER', 'CLUSTER_KEY_IGNORED'],
+      },
+      {
+        text: "Each acknowledgement is one object: join answers { ok: true, room, node } with node = process.env.NODE_ID, say answers { ok: true }, count { ok: true, room, count }. Call the callback the client passed, last argument of your handler.",
+        covers: ['CLUSTER_JOIN_NOT_ACKED', 'CLUSTER_BAD_JOIN_ACK', 'CLUSTER_WRONG_NODE', 'CLUSTER_SAY_NOT_ACKED', 'CLUSTER_BAD_SAY_ACK', 'CLUSTER_COUNT_NOT_ACKED', 'CLUSTER_BAD_COUNT'],
+      },
+      {
+        text: "Send a say with io.to(room).emit('said', { room, text, node }): every member of the room, on every node, the sender too. socket.to(room) leaves the sender out; io.emit reaches every room; io.local and loops over io.sockets.sockets stop at this process. One emit: the adapter does the rest.",
+        covers: ['CLUSTER_NOT_DELIVERED', 'CLUSTER_NOT_ACROSS', 'CLUSTER_SENDER_LEFT_OUT', 'CLUSTER_WRONG_SAID', 'CLUSTER_TEXT_CHANGED', 'CLUSTER_LEAKED_TO_OTHER_ROOM', 'CLUSTER_DUPLICATE'],
+      },
+      {
+        text: 'Ask the whole cluster: (await io.in(room).fetchSockets()).length counts the room on every node, and io.timeout(Number(process.env.ROLL_CALL_MS)).emit("roll-call", (err, answers) => …) collects every client\'s answer. err only says that someone was late: answers holds those that came, so acknowledge { ok: true, answers } either way (emitWithAck would reject instead).',
+        covers: ['CLUSTER_COUNT_LOCAL_ONLY', 'CLUSTER_ROLL_CALL_NOT_ACKED', 'CLUSTER_ROLL_CALL_LOCAL_ONLY', 'CLUSTER_ROLL_CALL_GAVE_UP', 'CLUSTER_ROLL_CALL_WAITED_TOO_LONG', 'CLUSTER_BAD_ROLL_CALL'],
+      },
+      {
+        text: 'Check before you act: a room is typeof room === "string" && room !== "", a say payload an object whose text is a string (any string, "" too). Refuse anything else with ack({ ok: false, error: "…" }) and return: nothing joined, nothing sent.',
+        covers: ['CLUSTER_INVALID_NOT_REFUSED', 'CLUSTER_INVALID_DELIVERED', 'CLUSTER_REFUSED_TEXT', 'CLUSTER_INVALID_CRASHED'],
+      },
+      {
+        text: "A polling session lives in one node's memory, so every request of it must reach that node. Give the Server cookie: { name: 'io', httpOnly: true, path: '/' }: the handshake's answer then sets io=<session id>, and a load balancer sticks on it.",
+        covers: ['CLUSTER_NO_COOKIE', 'CLUSTER_COOKIE_NAME', 'CLUSTER_POLLING_FAILED'],
+      },
+    ],
+    env: { ADAPTER_KEY: 'workshop17', ROLL_CALL_MS: '300' },
+    needs: ['redis'],
+    // Redis and both nodes are on loopback: every hop takes a millisecond or two.
+    timeouts: { stepMs: 1500 },
+  },
 ];

@@ -427,4 +427,140 @@ export const equivalents: Equivalent[] = [
     replacement: '""',
     reason: 'A close frame may carry no reason at all: R9 asks for the code 1000 and leaves the reason, like every wording, to the learner.',
   },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'StringLiteral',
+    original: "'A'",
+    replacement: '""',
+    reason:
+      'The fallback when NODE_ID is not set: the verifier and wsw run always set it (R3), so the fallback never runs.',
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'StringLiteral',
+    original: "'redis://127.0.0.1:6379'",
+    replacement: '""',
+    reason:
+      'The fallback when REDIS_URL is not set: the verifier and wsw run always set it (R2), so the fallback never runs.',
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'StringLiteral',
+    original: "'socket.io'",
+    replacement: '""',
+    reason:
+      'The fallback when ADAPTER_KEY is not set: the verifier and wsw run always set it (R2), so the fallback never runs.',
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'ObjectLiteral',
+    original: "{ name: 'io', httpOnly: true, sameSite: 'lax', path: '/' }",
+    replacement: '{}',
+    reason:
+      'engine.io fills an empty cookie option with its defaults, which are these: name io, path /, httpOnly, SameSite Lax (cookie: {} is cookie: true). R8 allows either.',
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'BooleanLiteral',
+    original: 'true',
+    replacement: 'false',
+    reason:
+      'HttpOnly keeps the session id from scripts on a page; R8 asks for a cookie named io that a load balancer can stick on, and httpOnly does not change what the balancer sees.',
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'StringLiteral',
+    original: "'lax'",
+    replacement: '""',
+    reason:
+      'An empty sameSite leaves the attribute out: R8 asks for the name io only, and SameSite does not change what a load balancer sees or what the same-site verifier clients send.',
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'StringLiteral',
+    original: "'/'",
+    replacement: '""',
+    reason:
+      "An empty path leaves the attribute out, and the cookie's path is then that of the handshake, /socket.io/, where every later request of the session goes: R8 asks for the name io only.",
+  },
+  {
+    lesson: '17-socketio-cluster',
+    mutator: 'ConditionalExpression',
+    original: "typeof payload === 'object'",
+    replacement: 'true',
+    reason:
+      'Without the typeof test, a string, number or boolean payload passes the null check, but destructuring it gives no room, so it is refused by the room check next: the same refusal (null is still caught by payload !== null).',
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'ArrayDeclaration',
+    original: "[]",
+    replacement: "[\"Stryker was here\"]",
+    reason:
+      "The feed's history starting with a string in it: a string has no id, so eventsAfter never gives it to a stream or a poll, and once HISTORY events are kept the shift() takes it out first. (The other [] of the solution, the empty answer to held polls on SIGTERM, is killed by R15's check of that answer.)",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'BlockStatement',
+    original: "{\n    return undefined;\n  }",
+    replacement: "{}",
+    reason:
+      "With the catch emptied, text that is not JSON leaves value undefined, which the object check refuses next: the publish is still a 400, and makes no event.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'ConditionalExpression',
+    original: "typeof value !== 'object'",
+    replacement: "false",
+    reason:
+      "Destructuring a JSON number, string or boolean gives no text (none of them has a text property), so textOf still refuses it; only null would throw, and value === null still catches it.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'ObjectLiteral',
+    original: "{ error: 'Send {\"text\": \"…\"}, with a string.' }",
+    replacement: "{}",
+    reason:
+      "The body of a 400: R3 asks for the status and no event, and leaves what the answer says, like every wording, to the learner.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'StringLiteral',
+    original: "'Send {\"text\": \"…\"}, with a string.'",
+    replacement: "\"\"",
+    reason:
+      "The wording of a 400's error: R3 asks for the status and no event, and leaves the words to the learner.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'ObjectLiteral',
+    original: "{ error: 'after must be a non-negative integer.' }",
+    replacement: "{}",
+    reason:
+      "The body of a 400 to a bad after: R13 asks for the status, and leaves what the answer says to the learner.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'StringLiteral',
+    original: "'after must be a non-negative integer.'",
+    replacement: "\"\"",
+    reason:
+      "The wording of a 400's error: R13 asks for the status, and leaves the words to the learner.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'ObjectLiteral',
+    original: "{ error: 'Not found.' }",
+    replacement: "{}",
+    reason:
+      "The body of a 404: R16 asks for the status and no event, and leaves what the answer says to the learner.",
+  },
+  {
+    lesson: '16-sse-and-polling',
+    mutator: 'StringLiteral',
+    original: "'Not found.'",
+    replacement: "\"\"",
+    reason:
+      "The wording of a 404: R16 asks for the status, and leaves the words to the learner.",
+  },
 ];
