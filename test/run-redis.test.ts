@@ -47,6 +47,27 @@ describe.skipIf(!redisAvailable())('wsw run with two servers and Redis', () => {
     expect(processesMentioning(file)).toEqual([]);
   });
 
+  it('opens socket.io clients on either node of lesson 17, and a say on B reaches a client on A', async () => {
+    const file = path.join(home, 'cluster.ts');
+    fs.copyFileSync(lessonPaths('17-socketio-cluster').solution, file);
+    const run = new CliProcess(home, ['run', file, '--lesson', 'socketio-cluster'], { REDIS_URL: undefined, PORT: undefined });
+    await run.untilLine('[you] connected (socket.io handshake done)');
+    const [, portA] = (await run.untilMatch(/\[run\] node A is listening on 127\.0\.0\.1:(\d+)/)) as string[];
+    const [, portB] = (await run.untilMatch(/\[run\] node B is listening on 127\.0\.0\.1:(\d+)/)) as string[];
+    expect(run.lines.some((l) => l.startsWith(`[you] connecting to http://127.0.0.1:${portA} `)), run.out).toBe(true);
+    await run.send('/join lobby', '[you] ← ack {"ok":true,"room":"lobby","node":"A"}');
+
+    await run.send('/connect bob --server B', '[bob] connected (socket.io handshake done)');
+    expect(run.lines.some((l) => l.startsWith(`[bob] connecting to http://127.0.0.1:${portB} `)), run.out).toBe(true);
+    await run.send('/join lobby', '[bob] ← ack {"ok":true,"room":"lobby","node":"B"}');
+    await run.send('/emit say {"room":"lobby","text":"hello from B"}', '[you] ← said {"room":"lobby","text":"hello from B","node":"B"}');
+    await run.send('/clients', /^▸ bob +connected, socket\.id \S+ \(server B\)$/);
+    expect(run.lines).toContainEqual(expect.stringMatching(/^ {2}you +connected, socket\.id \S+ \(server A\)$/));
+
+    expect(await run.end(), run.out).toBe(0);
+    expect(processesMentioning(file)).toEqual([]);
+  });
+
   it('gives the prompt anyway when the servers never subscribe, and says so', async () => {
     const file = path.join(home, 'starter.ts');
     fs.copyFileSync(lessonPaths('07-redis-scaling').starter, file);

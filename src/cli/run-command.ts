@@ -169,10 +169,16 @@ function openWebSocket(session: Verification, options: ClientConnectOptions = {}
   };
 }
 
-/** socket.io clients, each with its name as the username in the handshake, as the verifier's are. */
+/** socket.io clients, each with its name as the username in the handshake, as the verifier's are, on the server asked for. */
 function openSocketIo(session: Verification, out: RunOutput): OpenClient {
-  return async (name) =>
-    new SocketIoRunClient(await socketIoClient(session, name, { auth: { username: name }, log: 'arrival' }), session.transcript, session.timeouts.stepMs, out);
+  return async (name, server) =>
+    new SocketIoRunClient(
+      await socketIoClient(session, name, { auth: { username: name }, log: 'arrival', server }),
+      session.transcript,
+      session.timeouts.stepMs,
+      out,
+      serverName(session, server),
+    );
 }
 
 /** `server B`, when the run has more than one server to tell apart. */

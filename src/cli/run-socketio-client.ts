@@ -28,6 +28,8 @@ export class SocketIoRunClient implements RunClient {
     private readonly ackWaitMs: number,
     /** Where the run's own lines go: why nothing was sent, say. */
     private readonly out: RunOutput,
+    /** Which server it talks to (`server B`), when there is more than one. */
+    readonly server?: string,
   ) {
     const socket = client.socket;
     this.finished = new Promise<void>((resolve) => {
