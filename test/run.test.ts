@@ -29,6 +29,26 @@ describe('wsw run', () => {
   });
   afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
 
+  it('runs a server that speaks plain HTTP (lesson 16) with no client, printing the requests to make; playground refuses it', async () => {
+    const file = copyIn(lessonPaths('16-sse-and-polling').solution, 'feed.ts');
+    const run = runIn([file, '--lesson', 'sse-and-polling']);
+    const [, port] = (await run.untilMatch(/\[run\] Your server is listening on 127\.0\.0\.1:(\d+)/)) as string[];
+    await run.untilLine(`  curl -N http://127.0.0.1:${port}/events`);
+    const response = await fetch(`http://127.0.0.1:${port}/publish`, { method: 'POST', body: '{"text":"from outside"}' });
+    expect(response.status).toBe(201);
+    await run.send('hello', 'Nothing is sent from here: type the commands above in another terminal.');
+    expect(run.lines.some((l) => l.startsWith('[you]')), 'no client is opened').toBe(false);
+    expect(await run.end(), run.out).toBe(0);
+    expect(run.lines).toContain('The input ended: stopping your server.');
+    expect(processesMentioning(file)).toEqual([]);
+
+    const playground = new CliProcess(home, ['playground', file, '--lesson', 'sse-and-polling']);
+    playground.child.stdin.end();
+    expect((await playground.ended).code, playground.out).toBe(2);
+    expect(playground.out).toContain('16-sse-and-polling speaks plain HTTP, not WebSocket');
+    expect(processesMentioning(file)).toEqual([]);
+  });
+
   it('sends lines and slash commands from the echo solution, and prints what comes back', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
     const run = runIn([file, '--lesson', 'echo-server']);

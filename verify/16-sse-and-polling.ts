@@ -12,7 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { EventSource } from 'eventsource';
 import { WebSocketServer } from 'ws';
 import { headerValue, RawHttpClient, type RawExchange } from './harness/http.ts';
-import { defineRules, HarnessCodes, previewText, type LessonVerifier, type RunningServer, type Verification } from './harness/index.ts';
+import { defineRules, HarnessCodes, previewText, type LessonVerifier, type PrepareRun, type RunningServer, type Verification } from './harness/index.ts';
 import { asObject, delay, parseJson } from './harness/json.ts';
 import { NetworkLink } from './harness/network-link.ts';
 import { SseStream, type SseEvent } from './harness/sse-stream.ts';
@@ -564,6 +564,18 @@ export default (async (v) => {
     });
   });
 }) satisfies LessonVerifier;
+
+/** `wsw run`: the server speaks plain HTTP, so run opens no client and prints what to try instead. */
+export const prepareRun: PrepareRun = async () => ({
+  protocol: 'http',
+  // A stream (-N shows each line as it comes), a stream resumed after event 2, a held poll, a publish.
+  tryIt: (base) => [
+    `curl -N ${base}/events`,
+    `curl -N ${base}/events -H 'Last-Event-ID: 2'`,
+    `curl '${base}/poll?after=0'`,
+    `curl -X POST ${base}/publish -d '{"text":"hello"}'`,
+  ],
+});
 
 const HEAD_HINT =
   "Answer GET /events with res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' }), and write the retry line at once: the headers leave with the first write (or res.flushHeaders()), and an EventSource opens only then.";

@@ -105,6 +105,14 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
 async function startServers(session: Verification, port: number): Promise<{ page: PlaygroundServer; config: PlaygroundConfig }> {
   const { prepareRun } = await loadLessonModule(session.lesson);
   const prepared = (await prepareRun?.(session)) ?? {};
+  if (prepared.protocol === 'http') {
+    // The page speaks WebSocket; a browser opens an event stream or a poll by its address alone.
+    throw new UsageError(
+      `${session.lesson.slug} speaks plain HTTP, not WebSocket: the playground has nothing to say to it. ` +
+        'Try it with `wsw run`, which starts your server and prints the requests to make, or open its /events in a browser.',
+      'HTTP_LESSON',
+    );
+  }
   await session.start(prepared.start);
   const client = prepared.client ?? {};
   // The first entry is where `run` would connect its client: prepareRun's URL when it gives one (lesson 06's wss://localhost).

@@ -1,4 +1,5 @@
 import { HarnessCodes, VerifyFailure } from '../../verify/harness/failure.ts';
+import { urlHost } from '../../verify/harness/ports.ts';
 import { loadLessonModule } from '../../verify/harness/run-verifier.ts';
 import type { ClientConnectOptions, RunningServer, Verification } from '../../verify/harness/session.ts';
 import { socketIoClient } from '../../verify/harness/socketio-client.ts';
@@ -73,6 +74,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       out.print(colour.dim(`${await stop.stopped}: stopping your server.`));
       return 0;
     }
+    if (started.protocol === 'http') return await serveHttp(session, out, terminal, stop, started.tryIt);
     clients = started.clients;
     const { protocol } = started;
     out.print(
@@ -128,11 +130,19 @@ export async function runCommand(argv: string[]): Promise<number> {
  * Runs the lesson's preparation, starts the server, waits until servers that share a Redis channel
  * have all subscribed to it, and connects the first client.
  */
-async function startAndConnect(session: RunSession, out: RunOutput, printer: ArrivalOrder): Promise<{ clients: RunClients; protocol: RunProtocol }> {
+async function startAndConnect(
+  session: RunSession,
+  out: RunOutput,
+  printer: ArrivalOrder,
+): Promise<{ protocol: 'http'; tryIt: string[] } | { protocol: RunProtocol; clients: RunClients }> {
   const { prepareRun } = await loadLessonModule(session.lesson);
   const prepared = (await prepareRun?.(session)) ?? {};
   const server = await session.start(prepared.start);
   await waitForSubscribers(session);
+  if (prepared.protocol === 'http') {
+    await printer.idle();
+    return { protocol: 'http', tryIt: prepared.tryIt?.(`http://${urlHost(server.host)}:${server.port}`) ?? [] };
+  }
   const protocol: RunProtocol = prepared.protocol ?? 'websocket';
   const client = pointedAt(prepared.client, prepared.start?.port, server.port);
   const open = protocol === 'socket.io' ? openSocketIo(session, out) : openWebSocket(session, client, out);
@@ -142,6 +152,29 @@ async function startAndConnect(session: RunSession, out: RunOutput, printer: Arr
   await printer.doing(() => clients.connect());
   await printer.idle();
   return { clients, protocol };
+}
+
+/**
+ * A lesson whose server speaks plain HTTP (Server-Sent Events, long polling): no WebSocket client to
+ * type into. The server runs, with what to try printed, until Ctrl-C, the end of input or its exit.
+ */
+async function serveHttp(session: RunSession, out: RunOutput, terminal: RunConsole, stop: StopSignals, tryIt: string[]): Promise<number> {
+  const { colour: c } = out;
+  out.print(c.dim('Your server speaks plain HTTP to its clients, so run opens no WebSocket client. From another terminal, open a stream, resume one, hold a poll, publish:'));
+  for (const line of tryIt) out.print(`  ${line}`);
+  out.print(c.dim('What your server prints appears here. Ctrl-C stops it.'));
+  terminal.start(async () => out.print(c.dim('Nothing is sent from here: type the commands above in another terminal.')));
+  const ending = await Promise.race([
+    terminal.ended.then(() => (terminal.interactive ? 'Ctrl-D' : 'The input ended')),
+    stop.stopped,
+    session.programGone.catch(() => 'server' as const),
+  ]);
+  if (ending === 'server') {
+    printFailure(exitExplained(session), out);
+    return 1;
+  }
+  out.print(c.dim(`${ending}: stopping your server.`));
+  return 0;
 }
 
 /**
@@ -198,7 +231,10 @@ function exitExplained(session: Verification): VerifyFailure {
  * The stop signals, caught for the length of a run; `stop` is Ctrl-C typed at the prompt. `stopped`
  * resolves with what stopped it, in words.
  */
-function stopSignals(): { stopped: Promise<string>; stop: (why: string) => void; dispose: () => void } {
+/** The signals that stop a run, as one promise. */
+type StopSignals = { stopped: Promise<string>; stop: (why: string) => void; dispose: () => void };
+
+function stopSignals(): StopSignals {
   let stop!: (why: string) => void;
   const stopped = new Promise<string>((resolve) => (stop = resolve));
   const onSignal = (signal: NodeJS.Signals) => stop(SIGNAL_MEANING[signal] ?? signal);

@@ -358,6 +358,11 @@ export type LessonVerifier = (v: Verification) => Promise<void>;
 export type PrepareRun = (v: Verification) => Promise<{
   start?: StartOptions;
   client?: ClientConnectOptions;
-  /** What the interactive client speaks: 'socket.io' for a socket.io server; default 'websocket'. */
-  protocol?: 'websocket' | 'socket.io';
+  /**
+   * What the interactive client speaks: 'socket.io' for a socket.io server; default 'websocket'.
+   * 'http' for a server that speaks plain HTTP to its clients: run opens no client, and prints `tryIt`.
+   */
+  protocol?: 'websocket' | 'socket.io' | 'http';
+  /** With protocol 'http': commands to try from another terminal, given the server's base URL (http://127.0.0.1:PORT). */
+  tryIt?: (base: string) => string[];
 }>;
