@@ -92,8 +92,8 @@ const LOBBY = 'lobby';
 const KITCHEN = 'kitchen 🍳';
 /** How long, once, everyone must stay quiet to show that nothing else went anywhere, across Redis too. */
 const QUIET_MS = 100;
-/** More than 64 KiB of text: code that assumes small messages shows here. */
-const LARGE_TEXT = `${'ß'.repeat(50 * 1024)} (100 KiB of text)`;
+/** 100 KiB of text, and more than 65,536 characters: a limit on the length or on the bytes shows here. */
+const LARGE_TEXT = `${'ß'.repeat(512)}${'a'.repeat(99 * 1024 - 18)} (100 KiB of text)`;
 /** How long a failure waits to see whether the program died, which would explain it better. */
 const DEATH_SETTLE_MS = 300;
 /** sleepy answers a roll call this many times ROLL_CALL_MS late: well after the roll call is over. */
