@@ -844,7 +844,7 @@ function hazard(code: string, when: string, hint: string): () => Hazard {
  * reason. (It wraps the whole step: a step ends as soon as the program dies.)
  */
 async function survives(v: Verification, risk: () => Hazard, body: () => Promise<void>): Promise<void> {
-  await v.blameDeath(body, risk, { cleanExits: true, server: v.servers.at(-1) });
+  await v.blameDeath(body, risk, { cleanExits: true, servers: v.servers.slice(-1) });
 }
 
 /**

@@ -94,8 +94,6 @@ const KITCHEN = 'kitchen 🍳';
 const QUIET_MS = 100;
 /** 100 KiB of text, and more than 65,536 characters: a limit on the length or on the bytes shows here. */
 const LARGE_TEXT = `${'ß'.repeat(512)}${'a'.repeat(99 * 1024 - 18)} (100 KiB of text)`;
-/** How long a failure waits to see whether the program died, which would explain it better. */
-const DEATH_SETTLE_MS = 300;
 /** sleepy answers a roll call this many times ROLL_CALL_MS late: well after the roll call is over. */
 const SLEEPY_LATE_FACTOR = 3;
 /** What each client answers to a roll call. */
@@ -627,25 +625,17 @@ class Cluster {
   }
 }
 
-/** Runs a step that may crash a careless server; a death meanwhile is reported as INVALID_CRASHED. */
+/** Runs a step that may crash a careless server; a death of either node meanwhile is reported as INVALID_CRASHED. */
 async function survives(v: Verification, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (error) {
-    if (!(error instanceof VerifyFailure)) throw error;
-    for (const { program } of v.servers) {
-      const exited = await Promise.race([program.exited.then(() => true), delay(DEATH_SETTLE_MS).then(() => false)]);
-      if (!exited) continue;
-      const crash = program.exitFailure('when it was sent something that is not valid');
-      throw v.fail({
-        code: Codes.INVALID_CRASHED,
-        message: crash.message,
-        details: crash.details,
-        hint: 'Anything can arrive: null, a number, an array. Check the type before reading a field of it (payload?.text), and refuse what is not valid.',
-      });
-    }
-    throw error;
-  }
+  await v.blameDeath(
+    body,
+    () => ({
+      code: Codes.INVALID_CRASHED,
+      when: 'when it was sent something that is not valid',
+      hint: 'Anything can arrive: null, a number, an array. Check the type before reading a field of it (payload?.text), and refuse what is not valid.',
+    }),
+    { cleanExits: true, servers: v.servers },
+  );
 }
 
 /** A text as a failure quotes it: long ones cut. */

@@ -277,28 +277,32 @@ export class Verification {
    * own failure, named by `blame()` (the code, when it happened, the hint), with the program's stack,
    * rather than as the dropped connection it caused. `blame()` returning undefined leaves the failure
    * as it was. A program that exited with 0 died of nothing the verifier sent, unless `cleanExits`.
-   * The program watched is the first server's, unless `server` names another.
+   * The program watched is the first server's, unless `servers` names others.
    */
   async blameDeath(
     body: () => Promise<void>,
     blame: () => DeathBlame | undefined,
-    options: { cleanExits?: boolean; server?: RunningServer } = {},
+    options: { cleanExits?: boolean; servers?: readonly RunningServer[] } = {},
   ): Promise<void> {
     try {
       await body();
     } catch (error) {
       const cause = error instanceof VerifyFailure ? blame() : undefined;
-      const program = (options.server ?? this.servers[0])?.program;
-      if (!cause || !program) throw error;
+      const watched = options.servers ?? this.servers.slice(0, 1);
+      if (!cause || watched.length === 0) throw error;
       // A crash takes a moment to show: the connection drops before the exit is known.
-      const exited = await Promise.race([program.exited, delay(DEATH_SETTLE_MS).then(() => undefined)]);
-      if (!exited || (!options.cleanExits && exited.code === 0 && !exited.signal)) throw error;
-      const crash = program.exitFailure(cause.when);
+      const died = await Promise.race([
+        ...watched.map(({ program }) => program.exited.then((exit) => (options.cleanExits || exit.code !== 0 || exit.signal ? program : undefined))),
+        delay(DEATH_SETTLE_MS).then(() => undefined),
+      ]);
+      if (!died) throw error;
+      const crash = died.exitFailure(cause.when);
       const failure = this.fail({ code: cause.code, message: crash.message, details: crash.details, hint: cause.hint });
       failure.step = (error as VerifyFailure).step;
       throw failure;
     }
   }
+
 
   /** A failure to throw: `throw v.fail({ code, expected, actual, hint })`. */
   fail(details: FailureDetails): VerifyFailure {
