@@ -178,7 +178,7 @@ describe('the websocket-workshop command', () => {
   it('doctor checks what the lessons need and exits 0 when all is there', async () => {
     const { code, out } = await wsw(['doctor']);
     expect(code, out).toBe(0);
-    for (const check of ['Node.js', 'TypeScript runner', 'Editor types', 'Loopback ports', 'Redis (lesson 07)', 'Certificates (lesson 06)']) {
+    for (const check of ['Node.js', 'TypeScript runner', 'Editor types', 'Loopback ports', 'Redis (lessons 07 and 17)', 'Certificates (lesson 06)']) {
       expect(out).toContain(`✓ ${check}`);
     }
   });
@@ -186,7 +186,7 @@ describe('the websocket-workshop command', () => {
   it('doctor says how to get Redis when there is none, and exits 1', async () => {
     const { code, out } = await wsw(['doctor'], '', { PATH: '/nonexistent', REDIS_URL: undefined });
     expect(code).toBe(1);
-    expect(out).toMatch(/✗ Redis \(lesson 07\): no redis-server on PATH and REDIS_URL is not set\. Install it \(apt-get install redis-server/);
+    expect(out).toMatch(/✗ Redis \(lessons 07 and 17\): no redis-server on PATH and REDIS_URL is not set\. Install it \(apt-get install redis-server/);
   });
 
   it('without a terminal, no arguments print the lesson list instead of the menu', async () => {

@@ -108,7 +108,7 @@ const checks: Check[] = [
     },
   },
   {
-    name: 'Redis (lesson 07)',
+    name: `Redis (${lessonsNeeding('redis')})`,
     async run() {
       if (!redisAvailable()) {
         throw new Error(
@@ -129,6 +129,13 @@ const checks: Check[] = [
     },
   },
 ];
+
+/** "lesson 07", or "lessons 07 and 17": the lessons whose manifest entry needs `tool`, by number. */
+function lessonsNeeding(tool: 'redis'): string {
+  const numbers = lessons.filter((l) => l.needs?.includes(tool)).map((l) => l.slug.slice(0, 2));
+  if (numbers.length <= 1) return `lesson ${numbers[0] ?? '—'}`;
+  return `lessons ${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)}`;
+}
 
 /**
  * `doctor`: checks what the lessons need and says how to fix each gap. Exit 0 when all is well.
