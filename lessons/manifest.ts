@@ -42,8 +42,11 @@ export interface Lesson {
   timeouts?: Partial<Timeouts>;
   /** The largest frame the verifier's clients accept from the learner's server (default 8 MiB). */
   maxFrameBytes?: number;
-  /** Tools outside Node the verification needs; `doctor` checks them, and the suite skips loudly without them. */
-  needs?: Array<'redis'>;
+  /**
+   * Tools outside Node the verification needs: a Redis, or a browser (Chromium or Chrome) for pages.
+   * `doctor` checks them; verify cannot judge (exit 2) without them; the suite skips loudly, or fails under CI.
+   */
+  needs?: Array<'redis' | 'browser'>;
   /**
    * What the learner writes: a server (the default), or a client that the verifier's own server
    * talks to (`SERVER_URL` instead of `PORT`). `run` and `playground` need a server to talk to.
