@@ -1,7 +1,7 @@
 // `npm run screenshots [dashboard] [playground] [--out <dir>]`: photographs the README's pictures into
 // docs/ (or <dir>) from the pages the browser tests set up and check (test/browser.ts), so a picture
 // always shows what the suite proves. The suite itself never writes docs/. Needs Chromium
-// (CHROMIUM_PATH, default /usr/bin/chromium). Run it after changing the dashboard or the playground,
+// (the one verify finds: CHROME_PATH, else Chromium or Chrome on PATH). Run it after changing the dashboard or the playground,
 // and look at the pictures before committing them.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -52,7 +52,7 @@ if (unknown.length) {
   process.exit(2);
 }
 if (!browserAvailable()) {
-  console.error(`No browser at ${CHROMIUM}: install chromium, or set CHROMIUM_PATH.`);
+  console.error(`No browser at ${CHROMIUM}: install chromium, or set CHROME_PATH.`);
   process.exit(2);
 }
 

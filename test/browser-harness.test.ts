@@ -5,12 +5,11 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { BrowserCodes, findBrowser, launchChromium, provideBrowser } from '../verify/harness/browser.ts';
+import { browserAvailable, BrowserCodes, findBrowser, launchChromium, provideBrowser } from '../verify/harness/browser.ts';
 import { CannotJudge, VerifyFailure } from '../verify/harness/failure.ts';
 import { Verification } from '../verify/harness/session.ts';
 import { Transcript, renderEntry } from '../verify/harness/transcript.ts';
 import { findLesson, timeoutsOf } from '../src/lessons.ts';
-import { browserAvailable } from './browser.ts';
 
 const saved = { CHROME_PATH: process.env.CHROME_PATH, PATH: process.env.PATH };
 afterEach(() => {

@@ -9,15 +9,16 @@ import { startClassServer, type ClassServer } from '../src/classroom/class-serve
 import type { Report } from '../src/classroom/learner-registry.ts';
 import { lessons } from '../src/lessons.ts';
 import { lessonPaths } from '../src/paths.ts';
+import { browserAvailable, CHROMIUM_FLAGS, findBrowser } from '../verify/harness/browser.ts';
 import { runCli, WAIT_MS, type CliProcess } from './cli-process.ts';
 
-/** Debian's Chromium, which .ci/run installs; tests that need a browser use this one. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** True when a browser is installed here. Under CI its absence is a failure, never a skip. */
-export function browserAvailable(): boolean {
-  return fs.existsSync(CHROMIUM);
-}
+/**
+ * The browser the tests use: the one verify would use (CHROME_PATH, else Chromium or Chrome on PATH),
+ * which under CI is Debian's Chromium, installed by .ci/run. Without one, browser tests skip locally
+ * and fail under CI (`browserAvailable`).
+ */
+export const CHROMIUM = findBrowser()?.path ?? '/usr/bin/chromium';
+export { browserAvailable };
 
 /**
  * Launches headless Chromium the way this machine needs it: no sandbox (root), no GPU, and none of
@@ -30,15 +31,7 @@ export async function launchBrowser(): Promise<BrowserContext> {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1200, height: 800 },
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    args: CHROMIUM_FLAGS,
   });
   context.on('close', () => {
     try {

@@ -8,7 +8,7 @@ const CODE = 'BROWSER234';
 const HOSTILE = '<img src=x onerror=alert(1)>';
 // Without a browser the tests are skipped, loudly; under CI a missing browser fails them instead.
 const canRun = browserAvailable() || Boolean(process.env.CI);
-if (!canRun) console.warn('\n*** SKIPPED: the dashboard browser tests need Chromium at /usr/bin/chromium (or CHROMIUM_PATH). ***\n');
+if (!canRun) console.warn('\n*** SKIPPED: the dashboard browser tests need Chromium or Chrome on PATH (or CHROME_PATH). ***\n');
 
 describe.skipIf(!canRun)('the class dashboard in a browser', () => {
   let browser: BrowserContext;

@@ -12,7 +12,7 @@ import { browserAvailable, launchBrowser, newPage } from './browser.ts';
 const CODE = 'RESUME2345';
 const KEY = 'dashboard-teacher-key';
 const canRun = browserAvailable() || Boolean(process.env.CI);
-if (!canRun) console.warn('\n*** SKIPPED: the dashboard browser tests need Chromium at /usr/bin/chromium (or CHROMIUM_PATH). ***\n');
+if (!canRun) console.warn('\n*** SKIPPED: the dashboard browser tests need Chromium or Chrome on PATH (or CHROME_PATH). ***\n');
 
 describe.skipIf(!canRun)('the dashboard across a restart', () => {
   let browser: BrowserContext;

@@ -178,7 +178,7 @@ describe('the websocket-workshop command', () => {
   it('doctor checks what the lessons need and exits 0 when all is there', async () => {
     const { code, out } = await wsw(['doctor']);
     expect(code, out).toBe(0);
-    for (const check of ['Node.js', 'TypeScript runner', 'Editor types', 'Loopback ports', 'Redis (lessons 07 and 17)', 'Certificates (lesson 06)']) {
+    for (const check of ['Node.js', 'TypeScript runner', 'Editor types', 'Loopback ports', 'Redis (lessons 07 and 17)', 'Browser (lesson 18)', 'Certificates (lesson 06)']) {
       expect(out).toContain(`✓ ${check}`);
     }
   });
@@ -187,6 +187,15 @@ describe('the websocket-workshop command', () => {
     const { code, out } = await wsw(['doctor'], '', { PATH: '/nonexistent', REDIS_URL: undefined });
     expect(code).toBe(1);
     expect(out).toMatch(/✗ Redis \(lessons 07 and 17\): no redis-server on PATH and REDIS_URL is not set\. Install it \(apt-get install redis-server/);
+  });
+
+  it('doctor says how to get a browser when there is none, and names a CHROME_PATH that points nowhere', async () => {
+    const none = await wsw(['doctor'], '', { PATH: '/nonexistent', CHROME_PATH: undefined });
+    expect(none.code).toBe(1);
+    expect(none.out).toMatch(/✗ Browser \(lesson 18\): no Chromium or Chrome on PATH, and CHROME_PATH is not set\. Install Chromium or Google Chrome \(apt-get install chromium/);
+    const wrong = await wsw(['doctor'], '', { CHROME_PATH: '/nonexistent/chromium' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.out).toContain('✗ Browser (lesson 18): CHROME_PATH is set to /nonexistent/chromium, but there is no program there that can be run.');
   });
 
   it('without a terminal, no arguments print the lesson list instead of the menu', async () => {

@@ -6,18 +6,23 @@
 import { describe, expect, it } from 'vitest';
 import { lessons, type Lesson } from '../lessons/manifest.ts';
 import { redisAvailable } from '../verify/harness/redis-server.ts';
+import { browserAvailable } from '../verify/harness/browser.ts';
 import { lessonPaths } from '../src/paths.ts';
 import { loadLessonModule } from '../verify/harness/run-verifier.ts';
 import { HarnessCodes } from '../verify/harness/failure.ts';
 import { fixturesIn, goldenText, validProgramsIn, verify } from './support.ts';
 
 /**
- * A lesson that needs Redis is skipped, loudly, on a machine without one; under CI a missing Redis is
- * a failure, never a skip (.ci/run installs redis-server).
+ * A lesson that needs Redis or a browser is skipped, loudly, on a machine without one; under CI a
+ * missing tool is a failure, never a skip (.ci/run installs redis-server and chromium).
  */
 function missingTools(lesson: Lesson): string[] {
-  return (lesson.needs ?? []).filter((tool) => tool === 'redis' && !redisAvailable());
+  const available = { redis: redisAvailable, browser: browserAvailable };
+  return (lesson.needs ?? []).filter((tool) => !available[tool]());
 }
+
+/** How to get each tool, said when a lesson is skipped or fails for want of it. */
+const HOW_TO_GET = { redis: 'apt-get install redis-server, or set REDIS_URL', browser: 'apt-get install chromium, or set CHROME_PATH' };
 
 /** What the harness finds while a program starts, before the first step. */
 const START_CODES = new Set<string>([HarnessCodes.WRONG_PORT, HarnessCodes.NEVER_LISTENED, HarnessCodes.NEVER_CONNECTED, HarnessCodes.PROGRAM_CRASHED, HarnessCodes.PROGRAM_EXITED]);
@@ -43,7 +48,8 @@ export function proveLessons(share: number): void {
     const paths = lessonPaths(lesson.slug);
     const missing = missingTools(lesson);
     if (missing.length > 0 && !process.env.CI) {
-      console.warn(`\n!!! SKIPPING ${lesson.slug}: ${missing.join(', ')} not found on this machine (apt-get install redis-server, or set REDIS_URL) !!!\n`);
+      const how = missing.map((tool) => HOW_TO_GET[tool as keyof typeof HOW_TO_GET]).join('; ');
+      console.warn(`\n!!! SKIPPING ${lesson.slug}: ${missing.join(', ')} not found on this machine (${how}) !!!\n`);
       describe.skip(`${lesson.slug} (needs ${missing.join(', ')})`, () => {
         it('is proven only where its tools are', () => {});
       });
@@ -52,7 +58,7 @@ export function proveLessons(share: number): void {
     describe(lesson.slug, () => {
       if (missing.length > 0) {
         it(`has ${missing.join(', ')} on this CI machine`, () => {
-          expect.fail(`${lesson.slug} needs ${missing.join(', ')}, and CI must provide it: .ci/run installs redis-server`);
+          expect.fail(`${lesson.slug} needs ${missing.join(', ')}, and CI must provide it: .ci/run installs redis-server and chromium`);
         });
         return;
       }

@@ -55,7 +55,7 @@ describe('wsw playground: arguments', () => {
 
 if (!browserAvailable() && !process.env.CI) {
   // Loud, so that a machine without a browser is never mistaken for a pass.
-  console.warn(`\n!!! test/playground.test.ts: no browser at ${CHROMIUM}; the playground's browser tests are SKIPPED. Install chromium (or set CHROMIUM_PATH).\n`);
+  console.warn(`\n!!! test/playground.test.ts: no browser at ${CHROMIUM}; the playground's browser tests are SKIPPED. Install chromium (or set CHROME_PATH).\n`);
 }
 
 describe.skipIf(!browserAvailable() && !process.env.CI)('wsw playground in a real browser', () => {

@@ -6,8 +6,10 @@ import path from 'node:path';
 import { makeLocalCertificate } from '../../verify/harness/certificates.ts';
 import { LearnerProgram } from '../../verify/harness/program.ts';
 import { redisAvailable } from '../../verify/harness/redis-server.ts';
+import { BROWSER_VARIABLE, findBrowser, HOW_TO_GET_A_BROWSER } from '../../verify/harness/browser.ts';
+import { isExecutable } from '../../verify/harness/find-on-path.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
-import { lessons } from '../lessons.ts';
+import { lessons, type Lesson } from '../lessons.ts';
 import { ROOT } from '../paths.ts';
 import { PACKAGES_DIR } from '../workspace.ts';
 import { commandHere, resolveOnPath } from './command-name.ts';
@@ -119,6 +121,18 @@ const checks: Check[] = [
     },
   },
   {
+    name: `Browser (${lessonsNeeding('browser')})`,
+    async run() {
+      // Found, and runnable: starting it takes a second or two, which verify spends when it needs it.
+      const found = findBrowser();
+      if (!found) throw new Error(`no Chromium or Chrome on PATH, and ${BROWSER_VARIABLE} is not set. ${HOW_TO_GET_A_BROWSER}`);
+      if (!isExecutable(found.path)) {
+        throw new Error(`${BROWSER_VARIABLE} is set to ${found.path}, but there is no program there that can be run. Correct it, or unset it to use one on your PATH.`);
+      }
+      return `${found.how}; each verification opens its own headless pages`;
+    },
+  },
+  {
     name: 'Certificates (lesson 06)',
     async run() {
       const started = Date.now();
@@ -131,7 +145,7 @@ const checks: Check[] = [
 ];
 
 /** "lesson 07", or "lessons 07 and 17": the lessons whose manifest entry needs `tool`, by number. */
-function lessonsNeeding(tool: 'redis'): string {
+function lessonsNeeding(tool: NonNullable<Lesson['needs']>[number]): string {
   const numbers = lessons.filter((l) => l.needs?.includes(tool)).map((l) => l.slug.slice(0, 2));
   if (numbers.length <= 1) return `lesson ${numbers[0] ?? '—'}`;
   return `lessons ${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)}`;
@@ -139,7 +153,6 @@ function lessonsNeeding(tool: 'redis'): string {
 
 /**
  * `doctor`: checks what the lessons need and says how to fix each gap. Exit 0 when all is well.
- * No lesson opens a browser page yet, so no browser is looked for.
  */
 export async function doctorCommand(): Promise<number> {
   let missing = 0;
@@ -152,7 +165,6 @@ export async function doctorCommand(): Promise<number> {
       sayExactly(`${colour.red('✗')} ${colour.bold(check.name)}: ${(error as Error).message}`);
     }
   }
-  say(colour.dim('· Browser: no lesson needs one yet.'));
   say('', missing ? colour.red(`${missing} thing${missing === 1 ? '' : 's'} to fix, above.`) : colour.green('All set: every lesson can run here.'));
   return missing ? 1 : 0;
 }

@@ -84,6 +84,8 @@ export async function runCommand(argv: string[]): Promise<number> {
           : 'Type a line and press Enter to send it as a text frame; /help lists the commands. Ctrl-C stops your server and every client.',
       ),
     );
+    // A server with a page of its own (lesson 18): the page is the other half of what to try.
+    for (const line of started.tryIt) out.print(colour.dim(line));
     const across = crossingTip(session.servers, clients.current.name);
     if (across) out.print(colour.dim(across));
     const ctx = { ...out, protocol, clients, servers: session.servers };
@@ -134,14 +136,15 @@ async function startAndConnect(
   session: RunSession,
   out: RunOutput,
   printer: ArrivalOrder,
-): Promise<{ protocol: 'http'; tryIt: string[] } | { protocol: RunProtocol; clients: RunClients }> {
+): Promise<{ protocol: 'http'; tryIt: string[] } | { protocol: RunProtocol; clients: RunClients; tryIt: string[] }> {
   const { prepareRun } = await loadLessonModule(session.lesson);
   const prepared = (await prepareRun?.(session)) ?? {};
   const server = await session.start(prepared.start);
   await waitForSubscribers(session);
+  const tryIt = prepared.tryIt?.(`http://${urlHost(server.host)}:${server.port}`) ?? [];
   if (prepared.protocol === 'http') {
     await printer.idle();
-    return { protocol: 'http', tryIt: prepared.tryIt?.(`http://${urlHost(server.host)}:${server.port}`) ?? [] };
+    return { protocol: 'http', tryIt };
   }
   const protocol: RunProtocol = prepared.protocol ?? 'websocket';
   const client = pointedAt(prepared.client, prepared.start?.port, server.port);
@@ -151,7 +154,7 @@ async function startAndConnect(
   await printer.idle();
   await printer.doing(() => clients.connect());
   await printer.idle();
-  return { clients, protocol };
+  return { clients, protocol, tryIt };
 }
 
 /**

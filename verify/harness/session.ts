@@ -367,6 +367,9 @@ export type PrepareRun = (v: Verification) => Promise<{
    * 'http' for a server that speaks plain HTTP to its clients: run opens no client, and prints `tryIt`.
    */
   protocol?: 'websocket' | 'socket.io' | 'http';
-  /** With protocol 'http': commands to try from another terminal, given the server's base URL (http://127.0.0.1:PORT). */
+  /**
+   * What to try beside run's own client, given the server's base URL (http://127.0.0.1:PORT): with
+   * protocol 'http', commands for another terminal; with a WebSocket, the server's page to open.
+   */
   tryIt?: (base: string) => string[];
 }>;
