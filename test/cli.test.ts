@@ -162,6 +162,18 @@ describe('the websocket-workshop command', () => {
     expect(out).toContain('01-http-vs-websocket, 02-echo-server');
   });
 
+  it('verify cannot judge the browser lesson without a browser: it exits 2 and says how to get one', async () => {
+    const board = ['verify', lessonPaths('18-collaborative-drawing').solution, '--lesson', 'collaborative-drawing'];
+    const none = await wsw(board, '', { PATH: '/nonexistent', CHROME_PATH: undefined });
+    expect(none.code, none.out).toBe(2);
+    expect(none.out).toContain('BROWSER_UNAVAILABLE');
+    expect(none.out).toContain('Install Chromium or Google Chrome (apt-get install chromium');
+    const wrong = await wsw(board, '', { CHROME_PATH: '/nonexistent/chromium' });
+    expect(wrong.code, wrong.out).toBe(2);
+    expect(wrong.out).toContain('BROWSER_NOT_AT_CHROME_PATH');
+    expect(wrong.out).toContain('CHROME_PATH is set to /nonexistent/chromium, but there is no program there that can be run.');
+  });
+
   it('verify exits 2 when the file does not exist', async () => {
     const { code, out } = await wsw(['verify', 'missing.ts']);
     expect(code).toBe(2);

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { CLOSE_CODE_NAMES } from '../../verify/harness/frames.ts';
 import { HarnessCodes, VerifyFailure } from '../../verify/harness/failure.ts';
 import { formatEntry } from '../../verify/harness/report.ts';
+import { urlHost } from '../../verify/harness/ports.ts';
 import { loadLessonModule } from '../../verify/harness/run-verifier.ts';
 import { Verification } from '../../verify/harness/session.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
@@ -79,6 +80,7 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
     print('');
     print(`${colour.bold('Playground:')} open ${colour.cyan(page.url)} in your browser.`);
     if (started.config.tls) for (const line of tlsAdvice(started.config.tls)) print(colour.yellow(line));
+    for (const line of started.tryIt) print(colour.dim(line));
     print(colour.dim('Ctrl-C stops your server and the page.'));
 
     const ending = await Promise.race([stop.stopped.then((why) => ({ why })), session.programGone.catch((failure: unknown) => ({ failure }))]);
@@ -102,7 +104,7 @@ export async function playgroundCommand(argv: string[]): Promise<number> {
 }
 
 /** Runs the lesson's preparation, starts the learner's server(s), then the page's own server. */
-async function startServers(session: Verification, port: number): Promise<{ page: PlaygroundServer; config: PlaygroundConfig }> {
+async function startServers(session: Verification, port: number): Promise<{ page: PlaygroundServer; config: PlaygroundConfig; tryIt: string[] }> {
   const { prepareRun } = await loadLessonModule(session.lesson);
   const prepared = (await prepareRun?.(session)) ?? {};
   if (prepared.protocol === 'http') {
@@ -113,7 +115,9 @@ async function startServers(session: Verification, port: number): Promise<{ page
       'HTTP_LESSON',
     );
   }
-  await session.start(prepared.start);
+  const first = await session.start(prepared.start);
+  // A server with a page of its own (lesson 18) says where it is, beside the playground's.
+  const tryIt = prepared.tryIt?.(`http://${urlHost(first.host)}:${first.port}`) ?? [];
   const client = prepared.client ?? {};
   // The first entry is where `run` would connect its client: prepareRun's URL when it gives one (lesson 06's wss://localhost).
   const servers = session.servers.map((server, i) => ({
@@ -131,7 +135,7 @@ async function startServers(session: Verification, port: number): Promise<{ page
       : undefined,
   };
   try {
-    return { page: await startPlaygroundServer(config, port), config };
+    return { page: await startPlaygroundServer(config, port), config, tryIt };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
