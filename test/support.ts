@@ -70,7 +70,7 @@ export function verify(lesson: Lesson, file: string, timeouts?: Parameters<typeo
 /**
  * The transcript as a golden file stores it: the verifier's and the clients' lines plus the verdict,
  * with what changes from run to run (ports, timings, paths, temporary folders, certificate
- * fingerprints) replaced by placeholders. The program's
+ * fingerprints, the browser's version) replaced by placeholders. The program's
  * own output is left out: when it arrives relative to client events is up to the operating system.
  */
 export function goldenText(verdict: Verdict): string {
@@ -86,6 +86,8 @@ function normalise(line: string, file: string): string {
     .replace(/(Starting [^:]+: )\S+/, '$1<file>')
     .replace(/PORT=\d+/g, 'PORT=<port>')
     .replace(/\/[^\s=]*wsw-tls-\w+/g, '<temp dir>')
+    .replace(/\S*websocket-workshop-screenshots[\\/][^\s:]+/g, '<screenshots dir>')
+    .replace(/(Opened headless \w+ )[\d.]+/g, '$1<version>')
     .replace(/\b([0-9A-F]{2}:){31}[0-9A-F]{2}\b/g, '<fingerprint>')
     .replace(/(127\.0\.0\.1|\[::1\]|localhost):\d+/g, '$1:<port>')
     .replace(/\bport \d+/g, 'port <port>')
