@@ -1,14 +1,14 @@
-// `npm run screenshots [dashboard] [playground] [--out <dir>]`: photographs the README's pictures into
+// `npm run screenshots [dashboard] [playground] [board] [--out <dir>]`: photographs the README's pictures into
 // docs/ (or <dir>) from the pages the browser tests set up and check (test/browser.ts), so a picture
 // always shows what the suite proves. The suite itself never writes docs/. Needs Chromium
-// (the one verify finds: CHROME_PATH, else Chromium or Chrome on PATH). Run it after changing the dashboard or the playground,
+// (the one verify finds: CHROME_PATH, else Chromium or Chrome on PATH). Run it after changing the dashboard, the playground or lesson 18's page,
 // and look at the pictures before committing them.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { lessonPaths, ROOT } from '../src/paths.ts';
-import { browserAvailable, CHROMIUM, fillClass, launchBrowser, openClass, openPlayground, tryEcho } from '../test/browser.ts';
+import { browserAvailable, CHROMIUM, drawPicture, fillClass, launchBrowser, openBoard, openClass, openPlayground, tryEcho } from '../test/browser.ts';
 import { CliProcess } from '../test/cli-process.ts';
 
 /** The class dashboard with learners in every state: docs/dashboard.png. */
@@ -40,7 +40,20 @@ async function playground(browser: BrowserContext, file: string): Promise<void> 
   }
 }
 
-const SHOTS: Record<string, (browser: BrowserContext, file: string) => Promise<void>> = { dashboard, playground };
+/** Lesson 18's board, a picture drawn on two pages, as page A shows it: docs/board.png. */
+async function board(browser: BrowserContext, file: string): Promise<void> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-screenshot-'));
+  const scene = await openBoard(browser, home);
+  try {
+    await drawPicture(scene);
+    await scene.a.screenshot({ path: file, clip: { x: 0, y: 0, width: 880, height: 620 } });
+  } finally {
+    await scene.close();
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+const SHOTS: Record<string, (browser: BrowserContext, file: string) => Promise<void>> = { dashboard, playground, board };
 
 const args = process.argv.slice(2);
 const outAt = args.indexOf('--out');

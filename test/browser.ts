@@ -10,7 +10,7 @@ import type { Report } from '../src/classroom/learner-registry.ts';
 import { lessons } from '../src/lessons.ts';
 import { lessonPaths } from '../src/paths.ts';
 import { browserAvailable, CHROMIUM_FLAGS, findBrowser } from '../verify/harness/browser.ts';
-import { runCli, WAIT_MS, type CliProcess } from './cli-process.ts';
+import { CliProcess, runCli, WAIT_MS } from './cli-process.ts';
 
 /**
  * The browser the tests use: the one verify would use (CHROME_PATH, else Chromium or Chrome on PATH),
@@ -183,4 +183,78 @@ export async function tryEcho(page: Page): Promise<void> {
   await second.locator('input.reason').fill('bye');
   await second.getByRole('button', { name: 'Close' }).click();
   await second.locator('li[data-dir="in"][data-type="close"]').filter({ hasText: '4000 (application-defined) reason "bye"' }).waitFor();
+}
+
+/** Lesson 18's board, run under `wsw playground`: the playground's page and two pages of the learner's own server. */
+export interface BoardScene {
+  playground: Page;
+  /** The learner's server, as the playground printed it: http://127.0.0.1:PORT. */
+  base: string;
+  a: Page;
+  b: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `wsw playground` on lesson 18's reference solution, opens the playground's page (its client
+ * on /draw) and then the server's own page twice, as the playground says to: page A in red, page B in
+ * blue, 12 wide. Resolves once both pages are connected.
+ */
+export async function openBoard(browser: BrowserContext, home: string): Promise<BoardScene> {
+  const file = path.join(home, 'board.ts');
+  fs.copyFileSync(lessonPaths('18-collaborative-drawing').solution, file);
+  const cli = new CliProcess(home, ['playground', file, '--lesson', 'collaborative-drawing']);
+  const { page: playground } = await openPlayground(browser, cli);
+  const own = new URL((await cli.untilMatch(/open (http:\/\/127\.0\.0\.1:\d+)\/ in your browser/))[1]!).port;
+  const ports = [...cli.out.matchAll(/http:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]).filter((p) => p !== own);
+  if (ports.length === 0) throw new Error(`the playground did not print the server's own page:\n${cli.out}`);
+  const base = `http://127.0.0.1:${ports[0]}`;
+  const open = async (query: string) => {
+    const { page } = await newPage(browser);
+    const connected = page.waitForEvent('websocket');
+    await page.goto(`${base}/${query}`);
+    await (await connected).waitForEvent('framereceived');
+    return page;
+  };
+  const a = await open('?color=%23e63946&width=8');
+  const b = await open('?color=%231d3557&width=12');
+  const close = async () => {
+    for (const page of [a, b, playground]) await page.close();
+    cli.signal('SIGTERM');
+    await cli.ended;
+  };
+  return { playground, base, a, b, close };
+}
+
+/** Drags the mouse across a board page's canvas from one canvas pixel to another. */
+export async function dragOnBoard(page: Page, from: [number, number], to: [number, number]): Promise<void> {
+  const box = (await page.locator('#board').boundingBox())!;
+  const [left, top] = await page.locator('#board').evaluate((el) => [el.clientLeft, el.clientTop]);
+  await page.mouse.move(box.x + left! + from[0], box.y + top! + from[1]);
+  await page.mouse.down();
+  await page.mouse.move(box.x + left! + to[0], box.y + top! + to[1], { steps: 12 });
+  await page.mouse.up();
+}
+
+/** Resolves once the board page's canvas shows `hex` at canvas pixel (x, y). */
+export async function waitForInk(page: Page, [x, y]: [number, number], hex: string): Promise<void> {
+  const want = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  await page.waitForFunction(
+    ({ x, y, want }) => {
+      const canvas = document.getElementById('board') as HTMLCanvasElement;
+      const [r, g, b, alpha] = canvas.getContext('2d')!.getImageData(x, y, 1, 1).data;
+      return alpha! > 200 && [r, g, b].every((n, i) => Math.abs(n! - want[i]!) <= 8);
+    },
+    { x, y, want },
+  );
+}
+
+/** A small drawing on the board, made on both pages: each line appears on the other page too. */
+export async function drawPicture(scene: BoardScene): Promise<void> {
+  const { a, b } = scene;
+  await dragOnBoard(a, [80, 480], [400, 120]);
+  await dragOnBoard(a, [400, 120], [720, 480]);
+  await waitForInk(b, [400, 121], '#e63946');
+  await dragOnBoard(b, [200, 340], [600, 340]);
+  await waitForInk(a, [400, 340], '#1d3557');
 }
