@@ -49,6 +49,17 @@ describe('wsw run', () => {
     expect(processesMentioning(file)).toEqual([]);
   });
 
+  it('connects its client to /draw for the drawing board (lesson 18), and prints the page to open', async () => {
+    const file = copyIn(lessonPaths('18-collaborative-drawing').solution, 'board.ts');
+    const run = runIn([file, '--lesson', 'collaborative-drawing']);
+    const [, port] = (await run.untilMatch(/\[run\] Your server is listening on 127\.0\.0\.1:(\d+)/)) as string[];
+    await run.untilLine('[you] ← text {"type":"history","strokes":[]}');
+    // What to open in a browser, after the line that says what to type.
+    await run.untilMatch(new RegExp(`http://127\\.0\\.0\\.1:${port}/`));
+    expect(await run.end(), run.out).toBe(0);
+    expect(processesMentioning(file)).toEqual([]);
+  });
+
   it('sends lines and slash commands from the echo solution, and prints what comes back', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
     const run = runIn([file, '--lesson', 'echo-server']);
