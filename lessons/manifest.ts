@@ -708,4 +708,53 @@ export const lessons: readonly Lesson[] = [
     // Redis and both nodes are on loopback: every hop takes a millisecond or two.
     timeouts: { stepMs: 1500 },
   },
+  {
+    slug: '18-collaborative-drawing',
+    title: 'A collaborative drawing board',
+    summary: 'The capstone: a server that serves its own page and relays strokes between browsers, with the drawing so far for late joiners, a clear action and validated input.',
+    hints: [
+      {
+        text: "One http.createServer answers GET / with the page (200, Content-Type: text/html; charset=utf-8), written in a template string, and 404 for anything else; new WebSocketServer({ server, path: '/draw', maxPayload: Number(process.env.MAX_MESSAGE_BYTES) }) shares its port. maxPayload is in bytes, and ws closes a larger message with 1009 itself, after reporting it as an 'error' on the socket: give each socket socket.on('error', () => {}), or that error crashes the process.",
+        covers: ['DRAW_PAGE_NOT_SERVED', 'DRAW_OTHER_PATH_NOT_404', 'DRAW_PAYLOAD_NOT_LIMITED', 'DRAW_PAYLOAD_LIMIT_TOO_SMALL', 'DRAW_CRASHED_ON_OVERSIZED'],
+      },
+      {
+        text: "The page: <canvas id=\"board\" width=\"800\" height=\"600\"> with no CSS width or height, a <button id=\"clear\">, and new WebSocket(`ws://${location.host}/draw`). Read the colour and width once from new URLSearchParams(location.search), with '#000000' and 4 when they are missing.",
+        covers: ['DRAW_NO_CANVAS', 'DRAW_CANVAS_SCALED', 'DRAW_NO_CLEAR_BUTTON', 'DRAW_PAGE_NOT_CONNECTED'],
+      },
+      {
+        text: "Keep the last point in a variable: set it on mousedown, and on each mousemove while it is set, draw from it to [e.offsetX, e.offsetY], send { type: 'stroke', from: last, to: next, color, width }, then last = next; on mouseup, last = null.",
+        covers: ['DRAW_NO_STROKE_SENT', 'DRAW_STROKE_WRONG_SHAPE', 'DRAW_NOT_DRAWN_LOCALLY'],
+      },
+      {
+        text: "One draw(stroke) for everything: ctx.strokeStyle = stroke.color; ctx.lineWidth = stroke.width; ctx.beginPath(); ctx.moveTo(...stroke.from); ctx.lineTo(...stroke.to); ctx.stroke(). Call it for your own segments, for each stroke that arrives, and for each stroke of the history.",
+        covers: ['DRAW_RECEIVED_NOT_DRAWN', 'DRAW_DRAWN_WRONG', 'DRAW_HISTORY_NOT_DRAWN'],
+      },
+      {
+        text: "Relay a valid stroke rebuilt from its five fields, { type: 'stroke', from, to, color, width }, to every client but the sender: for (const client of wss.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(text).",
+        covers: ['DRAW_STROKE_NOT_RELAYED', 'DRAW_RELAYED_WRONG', 'DRAW_ECHOED_TO_SENDER'],
+      },
+      {
+        text: "On 'connection', send { type: 'history', strokes: history } before anything else. Push each valid stroke, then if (history.length > Number(process.env.HISTORY_LIMIT)) history.shift(): the oldest go first.",
+        covers: ['DRAW_NO_HISTORY', 'DRAW_HISTORY_WRONG', 'DRAW_HISTORY_UNBOUNDED'],
+      },
+      {
+        text: "The button clears its own canvas (ctx.clearRect(0, 0, canvas.width, canvas.height)) and sends { type: 'clear' }. The server empties the history (history.length = 0) and relays { type: 'clear' } to the others, whose onmessage clears their canvas.",
+        covers: ['DRAW_CLEAR_NOT_SENT', 'DRAW_CLEAR_NOT_RELAYED', 'DRAW_CLEAR_NOT_APPLIED', 'DRAW_HISTORY_NOT_EMPTIED'],
+      },
+      {
+        text: "if (isBinary) return; JSON.parse in try/catch; then typeof message === 'object' && message !== null before reading message.type. A point is Array.isArray(p) && p.length === 2 with both typeof 'number' and inside 0…800, 0…600; the colour matches /^#[0-9a-fA-F]{6}$/; the width is a number from 1 to 50. Anything else: return, and nothing else happens.",
+        covers: ['DRAW_INVALID_RELAYED', 'DRAW_INVALID_KEPT', 'DRAW_CLOSED_ON_INVALID', 'DRAW_CRASHED_ON_INVALID', 'DRAW_VALID_REFUSED'],
+      },
+      {
+        text: "Per connection, in the 'connection' handler: let windowStart = Date.now(), count = 0. On each message, start a new window when 1000 ms have passed, then count++; if (count > Number(process.env.MAX_MESSAGES_PER_SECOND)) socket.close(1008, 'too many messages'), and return before anything else.",
+        covers: ['DRAW_FLOOD_NOT_LIMITED', 'DRAW_FLOOD_WRONG_CLOSE', 'DRAW_POLITE_CLOSED', 'DRAW_LIMIT_SHARED'],
+      },
+      {
+        text: "process.on('SIGTERM', () => { for (const client of wss.clients) client.close(1001, 'server shutting down'); wss.close(); server.close(() => process.exit(0)); }).",
+        covers: ['DRAW_SIGTERM_NOT_HANDLED', 'DRAW_SIGTERM_NO_1001'],
+      },
+    ],
+    env: { HISTORY_LIMIT: '20', MAX_MESSAGE_BYTES: '1024', MAX_MESSAGES_PER_SECOND: '40' },
+    needs: ['browser'],
+  },
 ];
