@@ -339,7 +339,8 @@ export default (async (v) => {
     });
 
     // From here on, ws clients on /draw play the other pages: faster, and able to send what no page would.
-    const connect = async (name: string, log?: 'silent'): Promise<{ client: TestClient; history: Record<string, unknown> }> => {
+    // Frames are logged as the story reads them: several clients' arrivals interleave as the network likes.
+    const connect = async (name: string, log: 'silent' | 'read' = 'read'): Promise<{ client: TestClient; history: Record<string, unknown> }> => {
       const client = await v.client(name, { path: '/draw', log });
       const got = await client.expectJson<unknown>(`${name}'s history`, { code: Codes.NO_HISTORY });
       const history = asObject(got);
