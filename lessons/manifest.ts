@@ -714,8 +714,8 @@ export const lessons: readonly Lesson[] = [
     summary: 'The capstone: a server that serves its own page and relays strokes between browsers, with the drawing so far for late joiners, a clear action and validated input.',
     hints: [
       {
-        text: "One http.createServer answers GET / with the page (200, Content-Type: text/html; charset=utf-8), written in a template string, and 404 for anything else; new WebSocketServer({ server, path: '/draw', maxPayload: Number(process.env.MAX_MESSAGE_BYTES) }) shares its port. maxPayload is in bytes, and ws closes a larger message with 1009 itself, after reporting it as an 'error' on the socket: give each socket socket.on('error', () => {}), or that error crashes the process.",
-        covers: ['DRAW_PAGE_NOT_SERVED', 'DRAW_OTHER_PATH_NOT_404', 'DRAW_PAYLOAD_NOT_LIMITED', 'DRAW_PAYLOAD_LIMIT_TOO_SMALL', 'DRAW_CRASHED_ON_OVERSIZED'],
+        text: "One http.createServer answers GET / with the page (200, Content-Type: text/html; charset=utf-8), written in a template string, and 404 for anything else; new WebSocketServer({ server, path: '/draw', maxPayload: Number(process.env.MAX_MESSAGE_BYTES) }) shares its port, and refuses upgrades on every other path. maxPayload is in bytes, and ws closes a larger message with 1009 itself, after reporting it as an 'error' on the socket: give each socket socket.on('error', () => {}), or that error crashes the process.",
+        covers: ['DRAW_PAGE_NOT_SERVED', 'DRAW_OTHER_PATH_NOT_404', 'DRAW_WS_ON_OTHER_PATH', 'DRAW_PAYLOAD_NOT_LIMITED', 'DRAW_PAYLOAD_LIMIT_TOO_SMALL', 'DRAW_CRASHED_ON_OVERSIZED'],
       },
       {
         text: "The page: <canvas id=\"board\" width=\"800\" height=\"600\"> with no CSS width or height, a <button id=\"clear\">, and new WebSocket(`ws://${location.host}/draw`). Read the colour and width once from new URLSearchParams(location.search), with '#000000' and 4 when they are missing.",
@@ -746,8 +746,8 @@ export const lessons: readonly Lesson[] = [
         covers: ['DRAW_INVALID_RELAYED', 'DRAW_INVALID_KEPT', 'DRAW_CLOSED_ON_INVALID', 'DRAW_CRASHED_ON_INVALID', 'DRAW_VALID_REFUSED'],
       },
       {
-        text: "Per connection, in the 'connection' handler: let windowStart = Date.now(), count = 0. On each message, start a new window when 1000 ms have passed, then count++; if (count > Number(process.env.MAX_MESSAGES_PER_SECOND)) socket.close(1008, 'too many messages'), and return before anything else.",
-        covers: ['DRAW_FLOOD_NOT_LIMITED', 'DRAW_FLOOD_WRONG_CLOSE', 'DRAW_POLITE_CLOSED', 'DRAW_LIMIT_SHARED'],
+        text: "Per connection, in the 'connection' handler: let windowStart = Date.now(), count = 0. On each message, start a new window when 1000 ms have passed (windowStart = now, count = 0), then count++; if (count > Number(process.env.MAX_MESSAGES_PER_SECOND)) socket.close(1008, 'too many messages'), and return before anything else.",
+        covers: ['DRAW_FLOOD_NOT_LIMITED', 'DRAW_FLOOD_WRONG_CLOSE', 'DRAW_POLITE_CLOSED', 'DRAW_LIMIT_SHARED', 'DRAW_WINDOW_NEVER_RESETS'],
       },
       {
         text: "process.on('SIGTERM', () => { for (const client of wss.clients) client.close(1001, 'server shutting down'); wss.close(); server.close(() => process.exit(0)); }).",

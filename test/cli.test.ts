@@ -204,7 +204,7 @@ describe('the websocket-workshop command', () => {
   it('doctor says how to get a browser when there is none, and names a CHROME_PATH that points nowhere', async () => {
     const none = await wsw(['doctor'], '', { PATH: '/nonexistent', CHROME_PATH: undefined });
     expect(none.code).toBe(1);
-    expect(none.out).toMatch(/✗ Browser \(lesson 18\): no Chromium or Chrome on PATH, and CHROME_PATH is not set\. Install Chromium or Google Chrome \(apt-get install chromium/);
+    expect(none.out).toMatch(/✗ Browser \(lesson 18\): No browser was found: no Chromium or Chrome on your PATH, and CHROME_PATH is not set\. Install Chromium or Google Chrome \(apt-get install chromium/);
     const wrong = await wsw(['doctor'], '', { CHROME_PATH: '/nonexistent/chromium' });
     expect(wrong.code).toBe(1);
     expect(wrong.out).toContain('✗ Browser (lesson 18): CHROME_PATH is set to /nonexistent/chromium, but there is no program there that can be run.');

@@ -7,6 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Page } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { provideBrowser, type BrowserPage } from './harness/browser.ts';
 import {
   defineRules,
@@ -23,6 +24,7 @@ import { asObject, delay, parseJson } from './harness/json.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
+  WS_ON_OTHER_PATH: 'DRAW_WS_ON_OTHER_PATH',
   PAGE_NOT_SERVED: 'DRAW_PAGE_NOT_SERVED',
   OTHER_PATH_NOT_404: 'DRAW_OTHER_PATH_NOT_404',
   NO_CANVAS: 'DRAW_NO_CANVAS',
@@ -57,6 +59,7 @@ export const Codes = {
   FLOOD_WRONG_CLOSE: 'DRAW_FLOOD_WRONG_CLOSE',
   POLITE_CLOSED: 'DRAW_POLITE_CLOSED',
   LIMIT_SHARED: 'DRAW_LIMIT_SHARED',
+  WINDOW_NEVER_RESETS: 'DRAW_WINDOW_NEVER_RESETS',
   SIGTERM_NOT_HANDLED: 'DRAW_SIGTERM_NOT_HANDLED',
   SIGTERM_NO_1001: 'DRAW_SIGTERM_NO_1001',
 } as const;
@@ -64,8 +67,8 @@ export const Codes = {
 /** The behaviour, as problem.md numbers it. */
 export const rules = defineRules({
   R1: {
-    text: 'Listen on the port in `process.env.PORT`: the page over HTTP and the WebSocket, on the path `/draw`, on that one port.',
-    codes: [HarnessCodes.WRONG_PORT, HarnessCodes.NEVER_LISTENED],
+    text: 'Listen on the port in `process.env.PORT`: the page over HTTP and the WebSocket on the path `/draw`, and on no other path, on that one port.',
+    codes: [HarnessCodes.WRONG_PORT, HarnessCodes.NEVER_LISTENED, Codes.WS_ON_OTHER_PATH],
   },
   R2: {
     text: '`GET /` answers 200 with `Content-Type: text/html` and the page; any other path answers 404.',
@@ -104,8 +107,8 @@ export const rules = defineRules({
     codes: [Codes.PAYLOAD_NOT_LIMITED, Codes.PAYLOAD_LIMIT_TOO_SMALL, Codes.CRASHED_ON_OVERSIZED],
   },
   R11: {
-    text: 'More than `MAX_MESSAGES_PER_SECOND` messages from one connection within a second close that connection with 1008; a burst of exactly that many is fine, and each connection has its own count.',
-    codes: [Codes.FLOOD_NOT_LIMITED, Codes.FLOOD_WRONG_CLOSE, Codes.POLITE_CLOSED, Codes.LIMIT_SHARED],
+    text: 'More than `MAX_MESSAGES_PER_SECOND` messages from one connection within a second close that connection with 1008; a burst of exactly that many is fine, so is the same burst a second later, and each connection has its own count.',
+    codes: [Codes.FLOOD_NOT_LIMITED, Codes.FLOOD_WRONG_CLOSE, Codes.POLITE_CLOSED, Codes.LIMIT_SHARED, Codes.WINDOW_NEVER_RESETS],
   },
   R12: {
     text: 'On SIGTERM, close every connection with 1001, close the server and exit with code 0.',
@@ -180,6 +183,25 @@ async function inkAround(page: Page, x: number, y: number, r: number, color?: st
   );
 }
 
+/**
+ * Tries a WebSocket upgrade at `url` and says what became of it: 'accepted', or how it was refused.
+ * Any refusal will do (ws answers 400; a hand-written upgrade handler may answer 404 or hang up).
+ */
+function tryUpgrade(url: string, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, { handshakeTimeout: ms });
+    const done = (said: string) => {
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.terminate();
+      resolve(said);
+    };
+    socket.once('open', () => done('accepted'));
+    socket.once('unexpected-response', (_request, response) => done(`refused with ${response.statusCode}`));
+    socket.once('error', (error) => done(`refused (${error.message})`));
+  });
+}
+
 /** Inked pixels of the whole board. */
 async function inkTotal(page: Page): Promise<number> {
   return (await inkAround(page, W / 2, H / 2, W)).inked;
@@ -192,7 +214,7 @@ export default (async (v) => {
   const perSecond = Number(v.lessonEnv.MAX_MESSAGES_PER_SECOND ?? 30);
   const base = server.httpUrl;
 
-  await v.step('serves the page on GET /, and 404 elsewhere', ['R2'], async () => {
+  await v.step('serves the page on GET /, 404 elsewhere, and WebSockets on /draw only', ['R2', 'R1'], async () => {
     const got = await fetch(`${base}/`, { signal: AbortSignal.timeout(v.timeouts.stepMs) }).catch((error: Error) => error);
     if (got instanceof Error) throw v.fail({ code: Codes.PAGE_NOT_SERVED, expected: 'GET / to answer 200 with the page', actual: `no answer (${got.message})`, hint: 'Create the server with http.createServer((req, res) => …) and answer GET / with res.writeHead(200, { "Content-Type": "text/html" }) and res.end(page).' });
     const body = await got.text();
@@ -202,6 +224,9 @@ export default (async (v) => {
     const other = await fetch(`${base}/nothing-here`, { signal: AbortSignal.timeout(v.timeouts.stepMs) }).catch(() => undefined);
     v.note(`GET /nothing-here → ${other?.status ?? 'no answer'}`);
     if (other?.status !== 404) throw v.fail({ code: Codes.OTHER_PATH_NOT_404, expected: 'GET /nothing-here to answer 404', actual: other ? `${other.status}` : 'no answer', hint: 'Answer the page on / only; everything else res.writeHead(404) and res.end().' });
+    const elsewhere = await tryUpgrade(`${server.wsUrl}/nothing-here`, v.timeouts.stepMs);
+    v.note(`a WebSocket to /nothing-here → ${elsewhere}`);
+    if (elsewhere === 'accepted') throw v.fail({ code: Codes.WS_ON_OTHER_PATH, expected: 'a WebSocket upgrade to /nothing-here refused: the board is on /draw only', actual: 'the upgrade was accepted', hint: "Give ws the path, new WebSocketServer({ server, path: '/draw' }): without one it takes upgrades on every path. With noServer, compare the pathname in 'upgrade' before handleUpgrade, and socket.destroy() the others." });
   });
 
   const browser = await provideBrowser(v);
@@ -381,6 +406,8 @@ export default (async (v) => {
             : 'Close only when the count goes over the limit: count > MAX_MESSAGES_PER_SECOND, not >=. A burst of exactly the limit is fine.',
         });
       }
+      // Every message of P's burst has reached the server by now: a new second starts after this.
+      const burstRelayedAt = Date.now();
       for (let i = 0; i < fromPolite; i++) await y.nextFrame('a relayed stroke');
       const { client: flood } = await connect('flooder F', 'silent');
       v.note(`flooder F sends ${perSecond + 5} strokes at once`);
@@ -389,6 +416,26 @@ export default (async (v) => {
       const close = await flood.expectClose('the connection to close with 1008', { timeoutCode: Codes.FLOOD_NOT_LIMITED, timeoutHint: 'Count each connection\'s messages in the current second; when the count goes over MAX_MESSAGES_PER_SECOND, socket.close(1008, "too many messages").' });
       if (close.code !== 1008) throw v.fail({ code: Codes.FLOOD_WRONG_CLOSE, expected: 'a close with 1008 (policy violation)', actual: `a close ${describeCloseCode(close.code)}`, hint: 'socket.close(1008, "too many messages"): not terminate(), not another code.' });
       if (!polite.isOpen || !second.isOpen || !y.isOpen) throw v.fail({ code: Codes.LIMIT_SHARED, expected: 'the other connections still open after the flood', actual: 'one of them closed', hint: 'Close only the connection that flooded.' });
+
+      // The count starts over each second: P's same burst again, a second after the first, is fine.
+      await delay(Math.max(0, burstRelayedAt + 1100 - Date.now()));
+      v.note(`a second later, polite P sends ${perSecond} strokes at once again`);
+      const AGAIN = '#556677';
+      for (let i = 0; i < perSecond; i++) polite.sendJson(stroke([i, 7], [i, 8], AGAIN, 2));
+      const isAgain = (frame: Frame) => jsonOf(frame)?.color === AGAIN;
+      await until(() => y.pending.filter(isAgain).length >= perSecond || !polite.isOpen, v.timeouts.stepMs);
+      const again = y.pending.filter(isAgain).length;
+      if (again < perSecond || !polite.isOpen) {
+        throw v.fail({
+          code: Codes.WINDOW_NEVER_RESETS,
+          expected: `polite P's second burst of ${perSecond}, sent more than a second after its first, relayed, and P still connected`,
+          actual: `${again} of them relayed; polite P ${polite.isOpen ? 'open' : `closed${polite.closed ? ` ${describeCloseCode(polite.closed.code)}` : ''}`}`,
+          hint: 'Start counting again each second: when 1000 ms have passed since windowStart, set windowStart = now and count = 0, before you count this message.',
+        });
+      }
+      // The pages have received the burst (the last of it, at least) before their frames are shown again.
+      await until(() => a.received.some((f) => isDeepStrictEqual(jsonOf(f), stroke([perSecond - 1, 7], [perSecond - 1, 8], AGAIN, 2))), v.timeouts.stepMs);
+      for (const p of browser.pages) p.logFrames = true;
     });
 
     await v.blameDeath(
@@ -412,6 +459,7 @@ export default (async (v) => {
         ['x = -1', () => x.sendJson(stroke([-1, 10], [10, 10], '#112233', 4))],
         ['x = 801', () => x.sendJson(stroke([10, 10], [801, 10], '#112233', 4))],
         ['y = 601', () => x.sendJson(stroke([10, 601], [10, 10], '#112233', 4))],
+        ['y = -1', () => x.sendJson(stroke([10, 10], [10, -1], '#112233', 4))],
         ['a string coordinate', () => x.sendJson({ ...good[0], from: ['10', 10] })],
         ['a null coordinate', () => x.sendJson({ ...good[0], to: [10, null] })],
         ['three coordinates', () => x.sendJson({ ...good[0], to: [10, 10, 10] })],
@@ -419,6 +467,8 @@ export default (async (v) => {
         ['a colour name', () => x.sendJson({ ...good[0], color: 'red' })],
         ['a three-digit colour', () => x.sendJson({ ...good[0], color: '#abc' })],
         ['a colour with more after it', () => x.sendJson({ ...good[0], color: '#abcdef0' })],
+        ['a colour with a space before it', () => x.sendJson({ ...good[0], color: ' #abcdef' })],
+        ['a colour in an array', () => x.sendJson({ ...good[0], color: ['#abcdef'] })],
         ['width 0', () => x.sendJson({ ...good[0], width: 0 })],
         ['width 51', () => x.sendJson({ ...good[0], width: 51 })],
         ['width "4"', () => x.sendJson({ ...good[0], width: '4' })],

@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 
 const port = Number(process.env.PORT ?? 8080);
 const historyLimit = Number(process.env.HISTORY_LIMIT ?? 1000);
-const maxMessageBytes = Number(process.env.MAX_MESSAGE_BYTES ?? 1024);
+const maxMessageBytes = Number(process.env.MAX_MESSAGE_BYTES ?? 64 * 1024);
 const maxPerSecond = Number(process.env.MAX_MESSAGES_PER_SECOND ?? 100);
 
 const page = `<!doctype html>

@@ -563,4 +563,100 @@ export const equivalents: Equivalent[] = [
     reason:
       "The wording of a 404: R16 asks for the status, and leaves the words to the learner.",
   },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'ConditionalExpression',
+    original: "req.method === 'GET'",
+    replacement: "true",
+    reason:
+      "R2 asks for the page on GET / and 404 on every other path: what another method on / gets is left to the learner (a plain http handler that tests the path only is as right as Express's app.get).",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'OptionalChaining',
+    original: "req.url?.split",
+    replacement: "req.url.split",
+    reason:
+      "node:http always gives a server's request a url: the optional chaining is there for TypeScript's sake, and no request can tell the two apart.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'ObjectLiteral',
+    original: "{ 'Content-Type': 'text/plain' }",
+    replacement: "{}",
+    reason:
+      "The headers of the 404: R2 asks for the status only, so the type of its body is the learner's to choose.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'StringLiteral',
+    original: "'text/plain'",
+    replacement: "\"\"",
+    reason:
+      "The Content-Type of the 404, left empty: R2 asks for the status only.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'StringLiteral',
+    original: "'Not found'",
+    replacement: "\"\"",
+    reason:
+      "The body of the 404: R2 asks for the status only, with any body or none.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'ConditionalExpression',
+    original: "client.readyState === WebSocket.OPEN",
+    replacement: "true",
+    reason:
+      "ws 8 drops a send on a socket that is closing or closed without a word, and a socket in wss.clients is never still connecting: sending without the check reaches nobody more.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'EqualityOperator',
+    original: "now - windowStart >= 1000",
+    replacement: "now - windowStart > 1000",
+    reason:
+      "The window starts anew one millisecond later: no client can time a message to land on that millisecond, and problem.md leaves the exact edges of a window (fixed or sliding) to the learner.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'StringLiteral',
+    original: "'too many messages'",
+    replacement: "\"\"",
+    reason:
+      "A close frame may carry no reason at all: R11 asks for the code 1008 and leaves the reason, like every wording, to the learner.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'StringLiteral',
+    original: "'server shutting down'",
+    replacement: "\"\"",
+    reason:
+      "A close frame may carry no reason at all: R12 asks for the code 1001 and leaves the reason to the learner.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'BlockStatement',
+    original: "{\n      return;\n    }",
+    replacement: "{}",
+    reason:
+      "With the catch emptied, text that is not JSON leaves message undefined, which the object check drops next: the same message dropped, one line later.",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'ConditionalExpression',
+    original: "typeof message !== 'object'",
+    replacement: "false",
+    reason:
+      "Without the typeof test, a number, string or boolean passes the null check, but destructuring it gives no type, so the type check drops it instead: the same message dropped (null is still caught by the rest of the test).",
+  },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'ArrowFunction',
+    original: "() => process.exit(0)",
+    replacement: "() => undefined",
+    reason:
+      "Once every connection is closed, wss and the http server closed, nothing is left to keep Node running: it exits with code 0 by itself, which is all R12 asks. Calling process.exit is one way to say so, not the only one.",
+  },
 ];

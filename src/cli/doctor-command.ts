@@ -6,8 +6,7 @@ import path from 'node:path';
 import { makeLocalCertificate } from '../../verify/harness/certificates.ts';
 import { LearnerProgram } from '../../verify/harness/program.ts';
 import { redisAvailable } from '../../verify/harness/redis-server.ts';
-import { BROWSER_VARIABLE, findBrowser, HOW_TO_GET_A_BROWSER } from '../../verify/harness/browser.ts';
-import { isExecutable } from '../../verify/harness/find-on-path.ts';
+import { usableBrowser } from '../../verify/harness/browser.ts';
 import { Transcript } from '../../verify/harness/transcript.ts';
 import { lessons, type Lesson } from '../lessons.ts';
 import { ROOT } from '../paths.ts';
@@ -124,12 +123,9 @@ const checks: Check[] = [
     name: `Browser (${lessonsNeeding('browser')})`,
     async run() {
       // Found, and runnable: starting it takes a second or two, which verify spends when it needs it.
-      const found = findBrowser();
-      if (!found) throw new Error(`no Chromium or Chrome on PATH, and ${BROWSER_VARIABLE} is not set. ${HOW_TO_GET_A_BROWSER}`);
-      if (!isExecutable(found.path)) {
-        throw new Error(`${BROWSER_VARIABLE} is set to ${found.path}, but there is no program there that can be run. Correct it, or unset it to use one on your PATH.`);
-      }
-      return `${found.how}; each verification opens its own headless pages`;
+      const usable = usableBrowser();
+      if ('problem' in usable) throw new Error(`${usable.problem.message} ${usable.problem.hint}`);
+      return `${usable.browser.how}; each verification opens its own headless pages`;
     },
   },
   {

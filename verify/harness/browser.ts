@@ -81,10 +81,43 @@ export function findBrowser(): FoundBrowser | undefined {
   return undefined;
 }
 
-/** True when a browser can be had here: for test suites to skip on, and doctor. */
-export function browserAvailable(): boolean {
+/** Why no browser can be used here: a verdict code, what is wrong, and what to do about it. */
+export interface BrowserProblem {
+  code: (typeof BrowserCodes)['UNAVAILABLE' | 'NOT_AT_CHROME_PATH'];
+  message: string;
+  hint: string;
+}
+
+/**
+ * The browser to use, or why there is none: what verify says before it gives up (exit 2), and what
+ * doctor reports, in the same words.
+ */
+export function usableBrowser(): { browser: FoundBrowser } | { problem: BrowserProblem } {
   const found = findBrowser();
-  return found !== undefined && isExecutable(found.path);
+  if (!found) {
+    return {
+      problem: {
+        code: BrowserCodes.UNAVAILABLE,
+        message: `No browser was found: no Chromium or Chrome on your PATH, and ${BROWSER_VARIABLE} is not set.`,
+        hint: HOW_TO_GET_A_BROWSER,
+      },
+    };
+  }
+  if (!isExecutable(found.path)) {
+    return {
+      problem: {
+        code: BrowserCodes.NOT_AT_CHROME_PATH,
+        message: `${BROWSER_VARIABLE} is set to ${found.path}, but there is no program there that can be run.`,
+        hint: `Correct ${BROWSER_VARIABLE}, or unset it to use a Chromium or Chrome on your PATH. ${HOW_TO_GET_A_BROWSER}`,
+      },
+    };
+  }
+  return { browser: found };
+}
+
+/** True when a browser can be had here: for test suites to skip on. */
+export function browserAvailable(): boolean {
+  return 'browser' in usableBrowser();
 }
 
 /**
@@ -92,21 +125,12 @@ export function browserAvailable(): boolean {
  * goes with it. Throws CannotJudge (verify exits 2) when there is none or it does not start.
  */
 export async function launchChromium(): Promise<Browser> {
-  const found = findBrowser();
-  if (!found) {
-    throw new CannotJudge({
-      code: BrowserCodes.UNAVAILABLE,
-      message: 'This lesson is judged in a real browser, and none was found: no Chromium or Chrome on your PATH, and CHROME_PATH is not set.',
-      hint: HOW_TO_GET_A_BROWSER,
-    });
+  const usable = usableBrowser();
+  if ('problem' in usable) {
+    const { code, message, hint } = usable.problem;
+    throw new CannotJudge({ code, message: `This lesson is judged in a real browser. ${message}`, hint });
   }
-  if (!isExecutable(found.path)) {
-    throw new CannotJudge({
-      code: BrowserCodes.NOT_AT_CHROME_PATH,
-      message: `${BROWSER_VARIABLE} is set to ${found.path}, but there is no program there that can be run.`,
-      hint: `Correct ${BROWSER_VARIABLE}, or unset it to use a Chromium or Chrome on your PATH. ${HOW_TO_GET_A_BROWSER}`,
-    });
-  }
+  const found = usable.browser;
   try {
     return await chromium.launch({
       executablePath: found.path,
