@@ -659,4 +659,12 @@ export const equivalents: Equivalent[] = [
     reason:
       "Once every connection is closed, wss and the http server closed, nothing is left to keep Node running: it exits with code 0 by itself, which is all R12 asks. Calling process.exit is one way to say so, not the only one.",
   },
+  {
+    lesson: '18-collaborative-drawing',
+    mutator: 'ArithmeticOperator',
+    original: "64 * 1024",
+    replacement: "64 / 1024",
+    reason:
+      'The default of MAX_MESSAGE_BYTES, used only when the variable is not set, for running the file by hand: the verifier and `run` always set it.',
+  },
 ];
