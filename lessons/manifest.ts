@@ -718,7 +718,7 @@ export const lessons: readonly Lesson[] = [
         covers: ['DRAW_PAGE_NOT_SERVED', 'DRAW_OTHER_PATH_NOT_404', 'DRAW_WS_ON_OTHER_PATH', 'DRAW_PAYLOAD_NOT_LIMITED', 'DRAW_PAYLOAD_LIMIT_TOO_SMALL', 'DRAW_CRASHED_ON_OVERSIZED'],
       },
       {
-        text: "The page: <canvas id=\"board\" width=\"800\" height=\"600\"> with no CSS width or height, a <button id=\"clear\">, and new WebSocket(`ws://${location.host}/draw`). Read the colour and width once from new URLSearchParams(location.search), with '#000000' and 4 when they are missing.",
+        text: "The page: <canvas id=\"board\" width=\"800\" height=\"600\"> with no CSS width or height, a <button id=\"clear\">, and new WebSocket('ws://' + location.host + '/draw'): the script is inside your server's template string, where a backtick would end the template and ${…} would be filled in by the server. Read the colour and width once from new URLSearchParams(location.search), with '#000000' and 4 when they are missing.",
         covers: ['DRAW_NO_CANVAS', 'DRAW_CANVAS_SCALED', 'DRAW_NO_CLEAR_BUTTON', 'DRAW_PAGE_NOT_CONNECTED'],
       },
       {

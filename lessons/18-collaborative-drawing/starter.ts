@@ -21,7 +21,8 @@ const color = params.get('color') || '#000000';
 const width = Number(params.get('width') || 4);
 const canvas = document.getElementById('board');
 const ctx = canvas.getContext('2d');
-// TODO: open a WebSocket to ws://<this host>/draw.
+// TODO: open a WebSocket to ws://<this host>/draw. This script is inside the server's template
+// string: no backticks in it, and no dollar sign before a brace, or the server reads them as its own.
 
 function draw(s) {
   ctx.strokeStyle = s.color;
