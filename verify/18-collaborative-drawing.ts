@@ -437,6 +437,14 @@ export default (async (v) => {
       }
       // The pages have received the burst (the last of it, at least) before their frames are shown again.
       await until(() => a.received.some((f) => isDeepStrictEqual(jsonOf(f), stroke([perSecond - 1, 7], [perSecond - 1, 8], AGAIN, 2))), v.timeouts.stepMs);
+      // The new window counts too: a connection over a second old that goes over the limit is closed.
+      v.note(`polite P, connected over a second ago, sends 5 more in the same second`);
+      for (let i = 0; i < 5; i++) polite.sendJson(stroke([i, 9], [i, 10], AGAIN, 2));
+      const over = await polite.expectClose('the connection to close with 1008', {
+        timeoutCode: Codes.FLOOD_NOT_LIMITED,
+        timeoutHint: 'Keep counting in every window, not only in a connection\'s first second: when a second has passed, start a new window (windowStart = now, count = 0) and go on counting in it.',
+      });
+      if (over.code !== 1008) throw v.fail({ code: Codes.FLOOD_WRONG_CLOSE, expected: 'a close with 1008 (policy violation)', actual: `a close ${describeCloseCode(over.code)}`, hint: 'socket.close(1008, "too many messages"): not terminate(), not another code.' });
       for (const p of browser.pages) p.logFrames = true;
     });
 
