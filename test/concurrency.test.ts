@@ -1,5 +1,5 @@
 // A class verifying at the same moment on one machine: every verification gets the verdict it would
-// get alone. Ports come from the operating system and nothing on disk is shared, so none collide.
+// get alone. Each port is checked free and never handed out twice, and nothing on disk is shared, so none collide.
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { findLesson } from '../src/lessons.ts';

@@ -13,16 +13,29 @@ const fixtures = fixturesIn(path.join(ROOT, 'verify', 'fixtures', 'harness'));
 /** Programs that listen late on purpose, with the start timeout each gets; every other one gets 1.5 s. */
 const SLOW_TO_START: Record<string, number> = { 'slow-start.ts': 5000, 'slow-load-then-timer.ts': 8000 };
 
+const copies = fs.mkdtempSync(path.join(os.tmpdir(), 'wsw-harness-'));
+afterAll(() => fs.rmSync(copies, { recursive: true, force: true }));
+
+/** The fixture copied, under its own name, into a folder of this test file's own. */
+function privateCopy(file: string): string {
+  const copy = path.join(copies, path.basename(file));
+  fs.copyFileSync(file, copy);
+  return copy;
+}
+
 describe('the harness', () => {
   for (const fixture of fixtures) {
     it(`${fixture.expectedCode === 'PASS' ? 'passes' : `fails with ${fixture.expectedCode}`}: ${fixture.name}`, async () => {
       // A short start timeout keeps "never listens" quick; slow-start still has room. How fast verdicts
       // come is measured by `npm run bench`, not asserted here: the test's own timeout catches a hang.
-      const verdict = await verify(echo, fixture.file, { startMs: SLOW_TO_START[fixture.name] ?? 1500 });
+      // A copy of its own, so that the process check below sees this program only, never the same
+      // fixture run by another test file at the same moment.
+      const file = privateCopy(fixture.file);
+      const verdict = await verify(echo, file, { startMs: SLOW_TO_START[fixture.name] ?? 1500 });
       const transcript = goldenText(verdict);
       if (fixture.expectedCode === 'PASS') expect(verdict.failure, transcript).toBeUndefined();
       else expect(verdict.failure?.code, transcript).toBe(fixture.expectedCode);
-      expect(processesMentioning(fixture.file), 'the program must be gone after verify').toEqual([]);
+      expect(processesMentioning(file), 'the program must be gone after verify').toEqual([]);
     });
   }
 

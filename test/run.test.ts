@@ -60,6 +60,19 @@ describe('wsw run', () => {
     expect(processesMentioning(file)).toEqual([]);
   });
 
+  it('leaves no server behind when it is itself killed outright (SIGKILL: no handler of its own runs)', async () => {
+    const file = copyIn(lessonPaths('02-echo-server').solution, 'orphaned.ts');
+    const run = runIn([file, '--lesson', 'echo-server']);
+    await run.untilLine('[you] connected (HTTP 101 Switching Protocols)');
+    // The command line of run itself names the file too.
+    expect(processesMentioning(file).filter((pid) => pid !== run.child.pid), 'the server is running').toHaveLength(1);
+    run.child.kill('SIGKILL');
+    await run.ended;
+    // The program finds its parent gone on its next look (every 500 ms); the test's timeout bounds the wait.
+    while (processesMentioning(file).length > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(processesMentioning(file)).toEqual([]);
+  });
+
   it('sends lines and slash commands from the echo solution, and prints what comes back', async () => {
     const file = copyIn(lessonPaths('02-echo-server').solution, 'echo.ts');
     const run = runIn([file, '--lesson', 'echo-server']);

@@ -8,7 +8,8 @@
 //  4. lets the program import the workshop's packages (ws, socket.io, ioredis) from any folder;
 //  5. lets a worker thread run a TypeScript file, and counts the workers (see worker-threads.mjs);
 //  6. in client mode (WSW_CLIENT_MODE=1), reports every TCP connection the program opens, and makes
-//     Math.random well spread (see clientMode).
+//     Math.random well spread (see clientMode);
+//  7. ends the program when the verifier is gone (see exitWithTheVerifier).
 // Plain JavaScript on purpose: it runs before anything else and must not depend on a compiler.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import net from 'node:net';
@@ -33,6 +34,7 @@ if (Number.isInteger(reportFd) && reportFd > 2) {
       // The verifier has gone away; nothing to tell.
     }
   };
+  exitWithTheVerifier();
   watchSendsOnClosedSockets(report);
   if (process.env.WSW_CLIENT_MODE === '1') clientMode(report);
   if (process.env.WSW_PROBE === 'resources') answerResourceProbes(report);
@@ -50,6 +52,44 @@ if (Number.isInteger(reportFd) && reportFd > 2) {
     });
     return listen.apply(this, args);
   };
+}
+
+/**
+ * A verifier that is killed outright (SIGKILL, out of memory) cannot stop the program it started, and
+ * a server left running holds its port forever. The program runs in a process group of its own, so
+ * nothing reaches it then but this: once its parent is gone (it is handed to another parent), it takes
+ * its group down. The timer is unref'd, so it keeps nothing alive and is not counted among the
+ * program's timers.
+ */
+function exitWithTheVerifier() {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (parentNow(parent) === parent) return;
+    try {
+      process.kill(-process.pid, 'SIGKILL');
+    } catch {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }, 500).unref();
+}
+
+/**
+ * The parent's pid as it is now. process.ppid is read once at start-up, so Linux's /proc is asked;
+ * elsewhere, a parent that no longer exists counts as gone.
+ */
+function parentNow(parent) {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name in parentheses: state, then the parent's pid.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    try {
+      process.kill(parent, 0);
+      return parent;
+    } catch (error) {
+      return error.code === 'EPERM' ? parent : undefined;
+    }
+  }
 }
 
 /**
