@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { marked, type Token, type Tokens } from 'marked';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../src/cli/markdown.ts';
+import { commentsAbove } from '../src/cli/markdown/blocks.ts';
 import { lessons } from '../src/lessons.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 
@@ -320,6 +321,19 @@ describe('renderMarkdown: quotes and code', () => {
       '                       # ticks',
     ]);
   });
+  it('puts a comment that would start too far right on a line of its own above its command, for every comment of the block', () => {
+    const long = 'node /home/learner/websocket-workshop/bin/websocket-workshop.js';
+    const code = `${long} run            # starts your server\n${long} verify         # judges your file\necho done`;
+    const lines = linesOf(plain(`\`\`\`sh\n${code}\n\`\`\``, 80));
+    expect(lines).toEqual([
+      '    # starts your server',
+      `    ${long} run`,
+      '    # judges your file',
+      `    ${long} verify`,
+      '    echo done',
+    ]);
+    expect(layoutProblems(lines.join('\n'), 80)).toEqual([]);
+  });
 });
 
 describe('renderMarkdown: colour', () => {
@@ -414,8 +428,11 @@ describe('renderMarkdown: the lessons', () => {
       it.each(sources)('$slug loses no word: prose and code in order, every table cell whole', ({ markdown }) => {
         const out = plain(markdown, width);
         const withoutTables = (text: string, line: RegExp): string => linesOf(text).filter((l) => !line.test(l)).join('\n');
-        // A code block's language is not shown: it is the fence's, not the text's.
-        const source = withoutTables(markdown, /^\s*\|/).replace(/^(\s*```)\S+/gm, '$1');
+        // A code block's language is not shown: it is the fence's, not the text's. A comment that would
+        // start too far right moves above its line (see commentsAbove): in order, it comes first.
+        const source = withoutTables(markdown, /^\s*\|/)
+          .replace(/^(\s*```)\S+/gm, '$1')
+          .replace(/^```\n([\s\S]*?)\n```$/gm, (_block, code: string) => `\`\`\`\n${commentsAbove(code.split('\n'), width - 4).join('\n')}\n\`\`\``);
         expect(wordsOf(withoutTables(out, TABLE_LINE))).toEqual(wordsOf(source));
         const expected = tablesOf(marked.lexer(markdown)).map((table) =>
           [table.header, ...table.rows].map((row) => row.map((cell) => wordsOf(cell.text).join(''))),

@@ -59,9 +59,7 @@ export function blockRenderers(styles: Styles, room: Room): RendererObject {
     },
     code(token: Tokens.Code) {
       const indent = ' '.repeat(Math.min(CODE_INDENT, room.width - 1));
-      const lines = stripControl(token.text)
-        .split('\n')
-        .map(expandTabs)
+      const lines = commentsAbove(stripControl(token.text).split('\n').map(expandTabs), room.width - indent.length)
         .flatMap((line) => foldCode(line.trimEnd(), room.width - indent.length));
       return section(lines.map((line) => (line === '' ? '' : indent + styles.code(line))));
     },
@@ -149,5 +147,29 @@ function expandTabs(line: string): string {
     const pad = 4 - (column % 4);
     column += pad;
     return text + ' '.repeat(pad);
+  });
+}
+
+/** A code line that ends in a comment after a space or more: `wsw run   # starts it`, `f(); // why`. */
+const TRAILING_COMMENT = /^(\s*)(\S.*?)(\s+)((?:#|\/\/) .*)$/;
+/** Columns a folded comment needs beside its code to stay readable; with fewer it goes above. */
+const COMMENT_ROOM = 24;
+
+/**
+ * A comment too wide for the terminal is folded under itself (see foldCode), unless it starts so far
+ * right that little room is left: after the long `node …/websocket-workshop.js` form of `wsw`, say.
+ * Then every commented line of the block gets its comment on a line of its own, above it, so the
+ * block's comments stay alike and no command is folded in the middle.
+ */
+export function commentsAbove(lines: string[], width: number): string[] {
+  const cramped = lines.some((line) => {
+    const match = TRAILING_COMMENT.exec(line.trimEnd());
+    if (!match || line.trimEnd().length <= width) return false;
+    return width - (match[1]!.length + match[2]!.length + match[3]!.length) < COMMENT_ROOM;
+  });
+  if (!cramped) return lines;
+  return lines.flatMap((line) => {
+    const match = TRAILING_COMMENT.exec(line.trimEnd());
+    return match ? [match[1]! + match[4]!, match[1]! + match[2]!] : [line];
   });
 }
