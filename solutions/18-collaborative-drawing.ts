@@ -106,6 +106,36 @@ function strokeIn(message: Record<string, unknown>): Stroke | undefined {
   return { type: 'stroke', from: [from[0], from[1]], to: [to[0], to[1]], color, width };
 }
 
+/**
+ * The stroke in a binary message: 16 bytes, big-endian, as problem.md lays them out; undefined when
+ * the bytes are no valid stroke. It goes through the same checks as a stroke in JSON.
+ */
+function strokeInBytes(data: Buffer): Stroke | undefined {
+  if (data.length !== 16 || data[0] !== 1) return undefined;
+  const hex = (byte: number) => byte.toString(16).padStart(2, '0');
+  return strokeIn({
+    from: [data.readUInt16BE(1), data.readUInt16BE(3)],
+    to: [data.readUInt16BE(5), data.readUInt16BE(7)],
+    color: `#${hex(data[9]!)}${hex(data[10]!)}${hex(data[11]!)}`,
+    width: data[12],
+  });
+}
+
+/** What a text message asks for: a stroke, a clear, or nothing valid (undefined). */
+function strokeInText(text: string): Stroke | 'clear' | undefined {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { type } = message as Record<string, unknown>;
+  if (type === 'clear') return 'clear';
+  if (type !== 'stroke') return undefined;
+  return strokeIn(message as Record<string, unknown>);
+}
+
 function toOthers(sender: WebSocket, text: string): void {
   for (const client of wss.clients) {
     if (client !== sender && client.readyState === WebSocket.OPEN) client.send(text);
@@ -130,22 +160,12 @@ wss.on('connection', (socket) => {
       socket.close(1008, 'too many messages');
       return;
     }
-    if (isBinary) return;
-    let message: unknown;
-    try {
-      message = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
-    if (typeof message !== 'object' || message === null) return;
-    const { type } = message as Record<string, unknown>;
-    if (type === 'clear') {
+    const stroke = isBinary ? strokeInBytes(data as Buffer) : strokeInText(data.toString());
+    if (stroke === 'clear') {
       history.length = 0;
       toOthers(socket, JSON.stringify({ type: 'clear' }));
       return;
     }
-    if (type !== 'stroke') return;
-    const stroke = strokeIn(message as Record<string, unknown>);
     if (!stroke) return;
     history.push(stroke);
     if (history.length > historyLimit) history.shift();

@@ -60,6 +60,10 @@ export const Codes = {
   POLITE_CLOSED: 'DRAW_POLITE_CLOSED',
   LIMIT_SHARED: 'DRAW_LIMIT_SHARED',
   WINDOW_NEVER_RESETS: 'DRAW_WINDOW_NEVER_RESETS',
+  BINARY_NOT_RELAYED: 'DRAW_BINARY_NOT_RELAYED',
+  BINARY_RELAYED_WRONG: 'DRAW_BINARY_RELAYED_WRONG',
+  BINARY_INVALID_RELAYED: 'DRAW_BINARY_INVALID_RELAYED',
+  BINARY_NOT_KEPT: 'DRAW_BINARY_NOT_KEPT',
   SIGTERM_NOT_HANDLED: 'DRAW_SIGTERM_NOT_HANDLED',
   SIGTERM_NO_1001: 'DRAW_SIGTERM_NO_1001',
 } as const;
@@ -99,7 +103,7 @@ export const rules = defineRules({
     codes: [Codes.CLEAR_NOT_SENT, Codes.CLEAR_NOT_RELAYED, Codes.HISTORY_NOT_EMPTIED],
   },
   R9: {
-    text: 'Anything else is dropped, unsent and unkept, and the connection stays open: text that is not JSON, binary frames, `null`, another `type`, coordinates that are not numbers from 0 to 800 (x) and 0 to 600 (y), a `color` that is not `#` and six hex digits, a `width` that is not a number from 1 to 50.',
+    text: 'Anything else is dropped, unsent and unkept, and the connection stays open: text that is not JSON, binary that is not a stroke (R13), `null`, another `type`, coordinates that are not numbers from 0 to 800 (x) and 0 to 600 (y), a `color` that is not `#` and six hex digits, a `width` that is not a number from 1 to 50.',
     codes: [Codes.INVALID_RELAYED, Codes.INVALID_KEPT, Codes.VALID_REFUSED, Codes.CLOSED_ON_INVALID, Codes.CRASHED_ON_INVALID],
   },
   R10: {
@@ -109,6 +113,10 @@ export const rules = defineRules({
   R11: {
     text: 'More than `MAX_MESSAGES_PER_SECOND` messages from one connection within a second close that connection with 1008; a burst of exactly that many is fine, so is the same burst a second later, and each connection has its own count.',
     codes: [Codes.FLOOD_NOT_LIMITED, Codes.FLOOD_WRONG_CLOSE, Codes.POLITE_CLOSED, Codes.LIMIT_SHARED, Codes.WINDOW_NEVER_RESETS],
+  },
+  R13: {
+    text: 'A binary message is a stroke too when it is exactly 16 bytes: byte 0 is 1, then `from` x, `from` y, `to` x and `to` y as big-endian uint16 (bytes 1 to 8), red, green and blue (bytes 9 to 11), the width (byte 12) and three bytes of padding. Checked as R9 checks a stroke, it is sent to the others and kept in the history as the JSON stroke it stands for, its colour in lower case.',
+    codes: [Codes.BINARY_NOT_RELAYED, Codes.BINARY_RELAYED_WRONG, Codes.BINARY_INVALID_RELAYED, Codes.BINARY_NOT_KEPT],
   },
   R12: {
     text: 'On SIGTERM, close every connection with 1001, close the server and exit with code 0.',
@@ -137,6 +145,16 @@ const QUIET_MS = 150;
 const EXIT_MS = 1500;
 
 const stroke = (from: Point, to: Point, color: string, width: number): Stroke => ({ type: 'stroke', from, to, color, width });
+
+/** A stroke in the binary form of R13: 16 bytes, big-endian. `length` and `type` make it wrong on purpose. */
+function strokeBytes(s: Stroke, { length = 16, type = 1 }: { length?: number; type?: number } = {}): Buffer {
+  const bytes = Buffer.alloc(Math.max(length, 16));
+  bytes[0] = type;
+  [s.from[0], s.from[1], s.to[0], s.to[1]].forEach((n, i) => bytes.writeUInt16BE(n, 1 + 2 * i));
+  for (let i = 0; i < 3; i++) bytes[9 + i] = parseInt(s.color.slice(1 + 2 * i, 3 + 2 * i), 16);
+  bytes[12] = s.width;
+  return bytes.subarray(0, length);
+}
 
 function text(frame: Frame | undefined): string {
   return frame ? frame.data.toString('utf8') : '';
@@ -563,6 +581,61 @@ export default (async (v) => {
         fits.close();
       }),
       () => ({ code: Codes.CRASHED_ON_OVERSIZED, when: `after oversized X sent ${maxBytes + 1} bytes`, hint: "ws reports a message over maxPayload as an 'error' on that socket, then closes it with 1009; an 'error' nobody listens to crashes the process. socket.on('error', () => {}) in the connection handler." }),
+    );
+
+    await v.blameDeath(
+      () =>
+        v.step('relays a binary stroke of 16 bytes as its JSON stroke and keeps it; drops any other binary', ['R13', 'R9'], async () => {
+          const { client: x } = await connect('binary artist X');
+          const { client: y } = await connect('watcher Y');
+          const aBefore = strokesIn(a.received).length;
+          // The edges of every field, and colour bytes under 16, whose hex needs its leading 0.
+          const first = stroke([800, 600], [0, 1], '#05a0ff', 50);
+          const last = stroke([258, 513], [772, 3], '#0a0b0c', 1);
+          const invalid: Array<[string, Buffer]> = [
+            ['15 bytes', strokeBytes(first, { length: 15 })],
+            ['17 bytes', strokeBytes(first, { length: 17 })],
+            ['a type byte of 2', strokeBytes(first, { type: 2 })],
+            ['x = 801', strokeBytes(stroke([801, 10], [10, 10], '#112233', 4))],
+            ['y = 601', strokeBytes(stroke([10, 10], [10, 601], '#112233', 4))],
+            ['width 0', strokeBytes(stroke([10, 10], [20, 20], '#112233', 0))],
+            ['width 51', strokeBytes(stroke([10, 10], [20, 20], '#112233', 51))],
+          ];
+          const binaryHint = 'For a binary message: exactly 16 bytes and data[0] === 1, then data.readUInt16BE(1), (3), (5) and (7) for the coordinates (big-endian: not LE, and not a DataView over data.buffer, which starts at someone else\'s bytes), data[9], data[10] and data[11] as two hex digits each (padStart(2, "0")), data[12] the width; then the same checks as a JSON stroke.';
+          const expectStroke = async (want: Stroke, which: string) => {
+            await until(() => y.pending.length > 0 || !x.isOpen, v.timeouts.stepMs);
+            if (!x.isOpen && y.pending.length === 0) throw v.fail({ code: Codes.CLOSED_ON_INVALID, expected: `binary artist X still connected, and its ${which} binary stroke relayed`, actual: x.closed ? `binary artist X closed ${describeCloseCode(x.closed.code)}` : 'binary artist X closed', hint: 'Drop binary that is not a stroke with return; do not close the connection for it.' });
+            const frame = await y.nextFrame(`the ${which} binary stroke, as JSON`, { timeoutCode: Codes.BINARY_NOT_RELAYED, timeoutHint: binaryHint });
+            if (frame.kind !== 'text') throw v.fail({ code: Codes.BINARY_RELAYED_WRONG, expected: `${JSON.stringify(want)}, as text`, actual: `a ${frame.kind} frame of ${frame.data.length} bytes`, hint: 'Send the others the JSON stroke the bytes stand for, JSON.stringify({ type, from, to, color, width }): every page then reads one form only.' });
+            const got = jsonOf(frame);
+            if (!isDeepStrictEqual(got, want)) throw v.fail({ code: Codes.BINARY_RELAYED_WRONG, expected: JSON.stringify(want), actual: previewText(text(frame)), hint: binaryHint });
+          };
+          v.note(`binary artist X sends ${JSON.stringify(first)} as 16 bytes`);
+          x.sendBinary(strokeBytes(first));
+          await expectStroke(first, 'first');
+          for (const [what, bytes] of invalid) {
+            v.note(`binary artist X sends ${what}`);
+            x.sendBinary(bytes);
+          }
+          v.note(`binary artist X sends ${JSON.stringify(last)} as 16 bytes`);
+          x.sendBinary(strokeBytes(last));
+          await until(() => y.pending.length > 0 || !x.isOpen, v.timeouts.stepMs);
+          const next = y.pending[0];
+          if (next && !isDeepStrictEqual(jsonOf(next), last)) throw v.fail({ code: Codes.BINARY_INVALID_RELAYED, expected: `${JSON.stringify(last)}, the only valid binary stroke sent after the first`, actual: previewText(next.kind === 'text' ? text(next) : `a ${next.kind} frame of ${next.data.length} bytes`), hint: `Drop binary that is not a stroke: a length other than 16, a type byte other than 1, coordinates past 800 or 600, a width outside 1 to 50. ${binaryHint}` });
+          await expectStroke(last, 'last');
+          await y.expectSilence(QUIET_MS, { code: Codes.BINARY_INVALID_RELAYED, expected: 'nothing more for watcher Y', hint: 'Relay valid strokes only, binary ones too.' });
+          if (!x.isOpen) throw v.fail({ code: Codes.CLOSED_ON_INVALID, expected: 'binary artist X still connected', actual: x.closed ? `closed ${describeCloseCode(x.closed.code)}` : 'closed', hint: 'Drop binary that is not a stroke with return; do not close the connection for it.' });
+          const reachedA = await until(() => strokesIn(a.received).slice(aBefore).length >= 2, v.timeouts.stepMs);
+          const aGot = strokesIn(a.received).slice(aBefore);
+          if (!reachedA || !isDeepStrictEqual(aGot, [first, last])) throw v.fail({ code: Codes.BINARY_NOT_RELAYED, expected: 'page A to receive the 2 binary strokes, as JSON', actual: previewText(JSON.stringify(aGot)), hint: 'Send a binary stroke to every open client but its sender, as JSON, as any stroke.' });
+          const { client: z, history } = await connect('late client Z');
+          const kept = Array.isArray(history.strokes) ? history.strokes.slice(-2) : [];
+          if (!isDeepStrictEqual(kept, [first, last])) throw v.fail({ code: Codes.BINARY_NOT_KEPT, expected: `the history to end with the 2 binary strokes, as JSON: ${JSON.stringify([first, last])}`, actual: previewText(JSON.stringify(kept)), hint: 'Keep a binary stroke in the history as the JSON stroke it stands for, as any stroke: a late page must see it too.' });
+          x.close();
+          y.close();
+          z.close();
+        }),
+      () => ({ code: Codes.CRASHED_ON_INVALID, when: 'after binary artist X sent a binary message', hint: 'Check a binary message\'s length before reading it: data.readUInt16BE(7) on 15 bytes throws, and a throw in a message handler ends the board for everyone.' }),
     );
 
   });
