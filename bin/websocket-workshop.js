@@ -46,5 +46,10 @@ if (fromDist) {
   ({ main } = await import('../src/cli/main.ts'));
 }
 const code = await main(process.argv.slice(2));
-// Our own commands are finished: exit now rather than wait on whatever a learner's code left open.
-if (code !== undefined) process.exit(code);
+// Our own commands are finished: exit now rather than wait on whatever a learner's code left open;
+// but once all that was printed is out, since a pipe (`wsw verify --json | jq`) is written to in the
+// background, and exiting first would cut the output short.
+if (code !== undefined) {
+  if (process.stdout.writableLength === 0) process.exit(code);
+  process.stdout.write('', () => process.exit(code));
+}

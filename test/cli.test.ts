@@ -97,6 +97,20 @@ describe('the websocket-workshop command', () => {
     expect(validate(JSON.parse(passing.out))).toBe(true);
   });
 
+  it('verify --json writes its whole document into a pipe, however long, before it exits', () => {
+    // A program that floods its output makes a document of well over the 64 KiB a pipe holds, and the
+    // reader of the pipe starts late, as `| jq` may. Through a real pipe: the one a shell makes.
+    const flood = path.join(ROOT, 'verify/fixtures/harness/floods-stdout.ts');
+    const command = `"$0" "$1" verify "$2" --lesson echo-server --json | { sleep 1; cat; }`;
+    const result = spawnSync('bash', ['-c', command, process.execPath, path.join(ROOT, 'bin/websocket-workshop.js'), flood], {
+      cwd: home,
+      env: { ...process.env, HOME: home, CI: 'true' },
+      encoding: 'utf8',
+    });
+    expect(result.stdout.length).toBeGreaterThan(64 * 1024);
+    expect(JSON.parse(result.stdout).lesson).toBe('02-echo-server');
+  });
+
   it('verify --all re-verifies every completed lesson and exits 1 when one regressed', async () => {
     const ok = await wsw(['verify', '--all']);
     expect(ok.code, ok.out).toBe(0);
