@@ -742,8 +742,12 @@ export const lessons: readonly Lesson[] = [
         covers: ['DRAW_CLEAR_NOT_SENT', 'DRAW_CLEAR_NOT_RELAYED', 'DRAW_CLEAR_NOT_APPLIED', 'DRAW_HISTORY_NOT_EMPTIED'],
       },
       {
-        text: "if (isBinary) return; JSON.parse in try/catch; then typeof message === 'object' && message !== null before reading message.type. A point is Array.isArray(p) && p.length === 2 with both typeof 'number' and inside 0…800, 0…600; the colour matches /^#[0-9a-fA-F]{6}$/; the width is a number from 1 to 50. Anything else: return, and nothing else happens.",
+        text: "For text: JSON.parse in try/catch; then typeof message === 'object' && message !== null before reading message.type. A point is Array.isArray(p) && p.length === 2 with both typeof 'number' and inside 0…800, 0…600; the colour matches /^#[0-9a-fA-F]{6}$/; the width is a number from 1 to 50. Anything else: return, and nothing else happens.",
         covers: ['DRAW_INVALID_RELAYED', 'DRAW_INVALID_KEPT', 'DRAW_CLOSED_ON_INVALID', 'DRAW_CRASHED_ON_INVALID', 'DRAW_VALID_REFUSED'],
+      },
+      {
+        text: "For binary (isBinary true, data a Buffer): if (data.length !== 16 || data[0] !== 1) return; then build { from: [data.readUInt16BE(1), data.readUInt16BE(3)], to: [data.readUInt16BE(5), data.readUInt16BE(7)], color: '#' + three bytes each as byte.toString(16).padStart(2, '0'), width: data[12] } and send it through the same checks as a JSON stroke: relayed and kept as JSON, like any stroke.",
+        covers: ['DRAW_BINARY_NOT_RELAYED', 'DRAW_BINARY_RELAYED_WRONG', 'DRAW_BINARY_INVALID_RELAYED', 'DRAW_BINARY_NOT_KEPT'],
       },
       {
         text: "Per connection, in the 'connection' handler: let windowStart = Date.now(), count = 0. On each message, start a new window when 1000 ms have passed (windowStart = now, count = 0), then count++; if (count > Number(process.env.MAX_MESSAGES_PER_SECOND)) socket.close(1008, 'too many messages'), and return before anything else.",

@@ -593,6 +593,7 @@ export default (async (v) => {
           const first = stroke([800, 600], [0, 1], '#05a0ff', 50);
           const last = stroke([258, 513], [772, 3], '#0a0b0c', 1);
           const invalid: Array<[string, Buffer]> = [
+            ['5 bytes (a stroke cut short)', strokeBytes(first, { length: 5 })],
             ['15 bytes', strokeBytes(first, { length: 15 })],
             ['17 bytes', strokeBytes(first, { length: 17 })],
             ['a type byte of 2', strokeBytes(first, { type: 2 })],

@@ -73,6 +73,7 @@ wss.on('connection', (socket) => {
   void historyLimit;
   socket.on('message', () => {
     // TODO: count messages (more than maxPerSecond in a second: close with 1008), validate, keep, relay, clear.
+    // A binary message of 16 bytes is a stroke too (R13): relay and keep it as JSON.
     void maxPerSecond;
   });
 });
