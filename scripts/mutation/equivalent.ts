@@ -638,7 +638,7 @@ export const equivalents: Equivalent[] = [
   {
     lesson: '18-collaborative-drawing',
     mutator: 'BlockStatement',
-    original: "{\n      return;\n    }",
+    original: "{\n    return undefined;\n  }",
     replacement: "{}",
     reason:
       "With the catch emptied, text that is not JSON leaves message undefined, which the object check drops next: the same message dropped, one line later.",
