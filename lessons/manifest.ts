@@ -711,7 +711,7 @@ export const lessons: readonly Lesson[] = [
   {
     slug: '18-collaborative-drawing',
     title: 'A collaborative drawing board',
-    summary: 'The capstone: a server that serves its own page and relays strokes between browsers, with the drawing so far for late joiners, a clear action and validated input.',
+    summary: 'The capstone: a server that serves its own page and relays strokes between browsers, with the drawing so far for late joiners, a clear action, validated input, and strokes in JSON or in 16 bytes of binary.',
     hints: [
       {
         text: "One http.createServer answers GET / with the page (200, Content-Type: text/html; charset=utf-8), written in a template string, and 404 for anything else; new WebSocketServer({ server, path: '/draw', maxPayload: Number(process.env.MAX_MESSAGE_BYTES) }) shares its port, and refuses upgrades on every other path. maxPayload is in bytes, and ws closes a larger message with 1009 itself, after reporting it as an 'error' on the socket: give each socket socket.on('error', () => {}), or that error crashes the process.",

@@ -111,16 +111,16 @@ export const rules = defineRules({
     codes: [Codes.PAYLOAD_NOT_LIMITED, Codes.PAYLOAD_LIMIT_TOO_SMALL, Codes.CRASHED_ON_OVERSIZED],
   },
   R11: {
-    text: 'More than `MAX_MESSAGES_PER_SECOND` messages from one connection within a second close that connection with 1008; a burst of exactly that many is fine, so is the same burst a second later, and each connection has its own count.',
+    text: 'More than `MAX_MESSAGES_PER_SECOND` messages from one connection within a second close that connection with 1008; a burst of exactly that many is fine, so is the same burst a second later, every second is counted (not only a connection\'s first), and each connection has its own count.',
     codes: [Codes.FLOOD_NOT_LIMITED, Codes.FLOOD_WRONG_CLOSE, Codes.POLITE_CLOSED, Codes.LIMIT_SHARED, Codes.WINDOW_NEVER_RESETS],
-  },
-  R13: {
-    text: 'A binary message is a stroke too when it is exactly 16 bytes: byte 0 is 1, then `from` x, `from` y, `to` x and `to` y as big-endian uint16 (bytes 1 to 8), red, green and blue (bytes 9 to 11), the width (byte 12) and three bytes of padding. Checked as R9 checks a stroke, it is sent to the others and kept in the history as the JSON stroke it stands for, its colour in lower case.',
-    codes: [Codes.BINARY_NOT_RELAYED, Codes.BINARY_RELAYED_WRONG, Codes.BINARY_INVALID_RELAYED, Codes.BINARY_NOT_KEPT],
   },
   R12: {
     text: 'On SIGTERM, close every connection with 1001, close the server and exit with code 0.',
     codes: [Codes.SIGTERM_NOT_HANDLED, Codes.SIGTERM_NO_1001],
+  },
+  R13: {
+    text: 'A binary message is a stroke too when it is exactly 16 bytes: byte 0 is 1, then `from` x, `from` y, `to` x and `to` y as big-endian uint16 (bytes 1 to 8), red, green and blue (bytes 9 to 11), the width (byte 12) and three bytes of padding. Checked as R9 checks a stroke, it is sent to the others and kept in the history as the JSON stroke it stands for, its colour in lower case.',
+    codes: [Codes.BINARY_NOT_RELAYED, Codes.BINARY_RELAYED_WRONG, Codes.BINARY_INVALID_RELAYED, Codes.BINARY_NOT_KEPT],
   },
 });
 
