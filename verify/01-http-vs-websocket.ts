@@ -22,6 +22,7 @@ import {
   previewText,
 } from './harness/index.ts';
 import { asObject, delay, parseJson } from './harness/json.ts';
+import { liveTimers } from './harness/program.ts';
 import { FrameTap, type WireFrame } from './harness/wire-frames.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
@@ -712,7 +713,8 @@ async function closeOf(client: TestClient, timeoutMs: number): Promise<void> {
 
 /** The timers the program keeps running, or undefined if it does not say. */
 async function timersOf(server: RunningServer): Promise<number | undefined> {
-  return (await server.program.resources(PROBE_MS))?.timers;
+  const report = await server.program.resources(PROBE_MS);
+  return report && liveTimers(report);
 }
 
 /** A timer that outlives its socket goes on sending into a closed connection; ws drops those sends silently. */

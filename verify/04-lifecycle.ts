@@ -19,6 +19,7 @@ import {
   type TestClient,
   type Verification,
 } from './harness/index.ts';
+import { liveTimers } from './harness/program.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
 export const Codes = {
@@ -989,13 +990,14 @@ function checkListeners(v: Verification, before: Resources, now: Resources, conn
 /** Timers that outlived their connections: many more than at the start, with only two clients left. */
 function checkTimers(v: Verification, before: Resources, now: Resources, connections: number): void {
   if (!before || !now) return v.note('your server did not answer the question of what it holds: its timers are not judged');
-  const more = now.timers - before.timers;
-  v.note(`your server holds ${plural(now.timers, 'timer')} now, ${plural(before.timers, 'timer')} at the start`);
+  const [then, timers] = [liveTimers(before), liveTimers(now)];
+  const more = timers - then;
+  v.note(`your server holds ${plural(timers, 'timer')} now, ${plural(then, 'timer')} at the start`);
   if (more < TIMER_LEAK_MIN) return;
   throw v.fail({
     code: Codes.TIMER_LEAK,
-    expected: `about as many timers as at the start (${before.timers}): ${connections} connections have ended, 2 are left`,
-    actual: `${now.timers} timers still running, ${more} more than at the start`,
+    expected: `about as many timers as at the start (${then}): ${connections} connections have ended, 2 are left`,
+    actual: `${timers} timers still running, ${more} more than at the start`,
     hint: "A timer you start for a connection (setTimeout, setInterval) keeps running, and keeps its socket in memory, until it is cleared. Clear it in the socket's 'close' handler.",
   });
 }

@@ -666,6 +666,18 @@ class Desk {
         });
       }
     }
+    // Not delivered anywhere we can see, while others asked with the same id at the same time: the
+    // answers were matched by id alone, and one of theirs took this one's place.
+    const own = round.find(([c]) => c === client);
+    const sameId = own ? round.filter(([c, id]) => c !== client && JSON.stringify(id) === JSON.stringify(own[1])).map(([c]) => c.name) : [];
+    if (own && sameId.length > 0) {
+      return this.v.fail({
+        code: Codes.ANSWER_TO_WRONG_CLIENT,
+        expected: error.expected,
+        actual: `nothing, while ${sameId.join(' and ')} asked with the same id (${JSON.stringify(own[1])}) at the same time: ${client.name}'s answer was lost among theirs`,
+        hint: SAME_ID_HINT,
+      });
+    }
     return undefined;
   }
 
@@ -878,8 +890,11 @@ async function expectCleanExit(v: Verification, server: RunningServer, clients: 
       expected: 'your server to close on SIGTERM and end by itself, with exit code 0',
       actual: exit.signal === 'SIGTERM' ? 'it was killed by SIGTERM: nothing listened for the signal' : `it exited with code ${exit.code}`,
       hint:
-        "With no listener, SIGTERM kills Node at once, in the middle of whatever it was doing. Listen for it: process.on('SIGTERM', () => { wss.close(); " +
-        'for (const worker of workers) worker.terminate(); }), and let the process end on its own.',
+        exit.signal === 'SIGTERM'
+          ? "With no listener, SIGTERM kills Node at once, in the middle of whatever it was doing. Listen for it: process.on('SIGTERM', () => { wss.close(); " +
+            'for (const worker of workers) worker.terminate(); }), and let the process end on its own.'
+          : 'Your server listened for SIGTERM and ended, but not with code 0: something called process.exit with another code, set process.exitCode, or threw. ' +
+            "A terminated worker reports exit code 1 in its 'exit' event: that is the end you asked for, not a failure to pass on.",
     });
   }
   if (resources?.workers && resources.workers.alive > 0) {

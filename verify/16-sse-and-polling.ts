@@ -15,6 +15,7 @@ import { headerValue, RawHttpClient, type RawExchange } from './harness/http.ts'
 import { defineRules, HarnessCodes, previewText, type LessonVerifier, type PrepareRun, type RunningServer, type Verification } from './harness/index.ts';
 import { asObject, delay, parseJson } from './harness/json.ts';
 import { NetworkLink } from './harness/network-link.ts';
+import { liveTimers } from './harness/program.ts';
 import { SseStream, type SseEvent } from './harness/sse-stream.ts';
 import { FrameTap } from './harness/wire-frames.ts';
 
@@ -861,7 +862,8 @@ function plural(n: number, word: string): string {
 }
 
 async function timersNow(v: Verification, server: RunningServer): Promise<number> {
-  return (await server.program.resources(v.timeouts.stepMs))?.timers ?? 0;
+  const report = await server.program.resources(v.timeouts.stepMs);
+  return report ? liveTimers(report) : 0;
 }
 
 /** Counts the program's timers until there are at most `most`, or fails with `code` at the deadline. */

@@ -100,6 +100,11 @@ export interface ResourcesReport {
   type: 'resources';
   /** Timers (setTimeout, setInterval) that keep the event loop alive: unref'd ones are not counted. */
   timers: number;
+  /**
+   * Live timers the program made and unref'd: they keep nothing alive, but one left running for a
+   * connection that has gone is as much a leak (see liveTimers).
+   */
+  unrefTimers?: number;
   /** Every resource keeping the program alive, by kind: 'Timeout', 'TCPSocketWrap', 'TCPServerWrap', … */
   resources: string[];
   /** The names of the process warnings raised so far, e.g. 'MaxListenersExceededWarning'. */
@@ -119,6 +124,14 @@ export interface ResourcesReport {
    * (`posted`). Undefined otherwise.
    */
   workers?: { started: number; alive: number; posted?: number };
+}
+
+/**
+ * Every timer still running in the program, unref'd ones too: what a check for timers that outlived
+ * their connections counts. (What keeps the program alive is `timers` alone.)
+ */
+export function liveTimers(report: ResourcesReport): number {
+  return report.timers + (report.unrefTimers ?? 0);
 }
 
 /**

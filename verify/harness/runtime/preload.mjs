@@ -14,7 +14,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import net from 'node:net';
 import fs from 'node:fs';
-import { createRequire, register } from 'node:module';
+import { createRequire, register, syncBuiltinESMExports } from 'node:module';
+import timersModule from 'node:timers';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { performance } from 'node:perf_hooks';
@@ -127,6 +128,7 @@ function answerResourceProbes(report) {
   delete process.env.WSW_WATCH_LOOP;
   const collectGarbage = process.env.WSW_PROBE_GC === '1' ? garbageCollector() : undefined;
   delete process.env.WSW_PROBE_GC;
+  const unrefTimers = watchUnrefTimers();
   const warnings = [];
   process.on('warning', (warning) => warnings.push(warning.name));
   process.on('SIGWINCH', () => {
@@ -137,6 +139,7 @@ function answerResourceProbes(report) {
       type: 'resources',
       at: Date.now(),
       timers: resources.filter((r) => r === 'Timeout').length,
+      unrefTimers: unrefTimers(),
       resources,
       warnings: [...warnings],
       memory: { rss, heapUsed, external, arrayBuffers },
@@ -144,6 +147,48 @@ function answerResourceProbes(report) {
       workers: workers ? { started: workers.started, alive: workers.alive, posted: workers.posted } : undefined,
     });
   });
+}
+
+/**
+ * Node lists only the timers that keep the event loop alive, yet an unref'd interval left running for
+ * a connection that has gone leaks as surely as any: every setTimeout and setInterval the program
+ * makes (global or from node:timers) is kept here until it has fired or been cleared. Returns a
+ * counter of the live ones that are unref'd.
+ */
+function watchUnrefTimers() {
+  const made = new Set();
+  let sincePrune = 0;
+  const prune = () => {
+    for (const timer of made) if (timer._destroyed) made.delete(timer);
+    sincePrune = 0;
+  };
+  const watched = (make) => {
+    const watchedTimer = function (...args) {
+      const timer = make.apply(this, args);
+      // Node's Timeout has _destroyed, true once it has fired for good or been cleared.
+      if (timer && typeof timer === 'object' && '_destroyed' in timer) {
+        made.add(timer);
+        if (++sincePrune >= 1000) prune();
+      }
+      return timer;
+    };
+    // Its name, and util.promisify.custom, which util.promisify(setTimeout) relies on.
+    Object.defineProperties(watchedTimer, Object.getOwnPropertyDescriptors(make));
+    return watchedTimer;
+  };
+  for (const name of ['setTimeout', 'setInterval']) {
+    const wrapped = watched(globalThis[name]);
+    globalThis[name] = wrapped;
+    timersModule[name] = wrapped;
+  }
+  // So that `import { setInterval } from 'node:timers'` gets the watched one too.
+  syncBuiltinESMExports();
+  return () => {
+    prune();
+    let count = 0;
+    for (const timer of made) if (typeof timer.hasRef === 'function' && !timer.hasRef()) count++;
+    return count;
+  };
 }
 
 /**
