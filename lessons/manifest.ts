@@ -486,8 +486,8 @@ export const lessons: readonly Lesson[] = [
         covers: ['BACKPRESSURE_NO_UPDATE', 'BACKPRESSURE_WRONG_SHAPE', 'BACKPRESSURE_WRONG_RATE', 'BACKPRESSURE_SEQ_NOT_COUNTING', 'BACKPRESSURE_FEED_NOT_SHARED'],
       },
       {
-        text: 'send() never refuses: what a client does not read waits in your process. Before each send, look at that socket\'s bufferedAmount: above Number(process.env.HIGH_WATER_BYTES), skip it this tick, and keep nothing for it (no queue of what it missed).',
-        covers: ['BACKPRESSURE_NEVER_SKIPPED', 'BACKPRESSURE_MEMORY_GREW', 'BACKPRESSURE_SKIPPED_UNDER_MARK'],
+        text: 'send() never refuses: what a client does not read waits in your process. Before each send, look at that socket\'s bufferedAmount: above Number(process.env.HIGH_WATER_BYTES), skip it this tick, and keep nothing for it (no queue of what it missed, not even the first update it missed). Compare bufferedAmount alone with the mark, as it is before this send.',
+        covers: ['BACKPRESSURE_NEVER_SKIPPED', 'BACKPRESSURE_MEMORY_GREW', 'BACKPRESSURE_SKIPPED_UNDER_MARK', 'BACKPRESSURE_SENT_WHILE_BEHIND'],
       },
       {
         text: 'Decide for each socket on its own bufferedAmount, and go on to the next with continue: never break, never one flag for "someone is behind", never wait for one client (a send callback) before sending to the next.',

@@ -21,6 +21,8 @@ export interface StalledMessage {
   tail: Buffer;
   /** Date.now() when it was read: for a client that had stopped reading, when it started again. */
   readAt: number;
+  /** The client's bytesRead at the end of its frame: where in the stream of bytes it ended. */
+  endsAt: number;
 }
 
 /** Bytes of a payload read before `keep` decides whether the rest is kept. */
@@ -140,13 +142,15 @@ export class StallingClient {
   }
 
   private read(chunk: Buffer): void {
+    const before = this.bytesRead;
     this.bytesRead += chunk.length;
     this.onBytes(chunk.length);
     const readAt = Date.now();
     for (const frame of this.frames.push(chunk)) {
       if (this.end) break;
       if (isData(frame.opcode)) {
-        this.onMessage({ kind: frame.opcode === OPCODE_TEXT ? 'text' : 'binary', data: frame.payload, length: frame.length, tail: frame.tail, readAt });
+        const kind = frame.opcode === OPCODE_TEXT ? 'text' : 'binary';
+        this.onMessage({ kind, data: frame.payload, length: frame.length, tail: frame.tail, readAt, endsAt: before + frame.end });
       } else if (frame.opcode === OPCODE_CLOSE) {
         const code = frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005;
         this.end = { code, reason: frame.payload.subarray(2).toString('utf8'), clean: true, readAt };
@@ -168,6 +172,14 @@ export class StallingClient {
   resume(): void {
     this.stalledNow = false;
     this.socket.resume();
+  }
+
+  /**
+   * Bytes the socket took from the kernel that this client has not read yet: a stall stops the
+   * socket reading, but what it had already taken waits in its own buffer until resume().
+   */
+  get unreadInProcess(): number {
+    return this.socket.readableLength;
   }
 
   /** True between stall() and resume(). */
@@ -293,6 +305,8 @@ interface ReadFrame {
   payload: Buffer;
   length: number;
   tail: Buffer;
+  /** Where in its chunk the frame ended. */
+  end: number;
 }
 
 /**
@@ -336,7 +350,7 @@ class FrameReader {
         if (!frame.keep) frame.parts = [];
       }
       if (frame.got < frame.length) continue;
-      out.push({ opcode: frame.opcode, payload: frame.keep === false ? frame.head : Buffer.concat(frame.parts), length: frame.length, tail: frame.tail });
+      out.push({ opcode: frame.opcode, payload: frame.keep === false ? frame.head : Buffer.concat(frame.parts), length: frame.length, tail: frame.tail, end: at });
       this.frame = undefined;
     }
     return out;
