@@ -90,7 +90,7 @@ function parseChat(data: RawData): ChatMessage | string {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'Expected a JSON object.';
   const { type, username, message } = value as Record<string, unknown>;
-  if (type !== 'chat') return `Unknown type: ${String(type)}.`;
+  if (type !== 'chat') return 'Unknown type: use "chat".'; // not String(type): String({ toString: null }) throws
   if (typeof message !== 'string') return 'message must be a string.';
   if (username !== undefined && typeof username !== 'string') return 'username must be a string.';
   return { type, username, message };

@@ -112,6 +112,10 @@ const NULL_CRASH_HINT =
 const FIELD_CRASH_HINT =
   'Valid JSON can still have the wrong shape, and using a field of the wrong type throws (null.length, (42).trim()…), which ends the whole process. Check the shape (an object, type "chat", message a string, username a string if present) before using anything; answer anything else with an error.';
 
+const PRINT_CRASH_HINT =
+  'Printing what came can throw too: String(value) and `${value}` call its toString, and JSON can send {"toString":null}, which makes them throw ' +
+  '"Cannot convert object to primitive value", and end the whole process. Check the type first (typeof type === "string"), and print only strings.';
+
 function wrongShape(json: string, what: string, noReplyHint: string, crashHint = FIELD_CRASH_HINT): BadInput {
   return { frame: text(json), what, noReplyHint, crashCode: Codes.CRASHED_ON_BAD_SHAPE, crashHint };
 }
@@ -126,6 +130,7 @@ const WRONG_SHAPES: Array<[sender: string, input: BadInput]> = [
   ['bob', wrongShape('{"username":"bob","message":"no type at all"}', 'a message with no "type"', TYPE_HINT)],
   ['carol', wrongShape('{"type":"shout","username":"carol","message":"HEY"}', 'a message of an unknown type', TYPE_HINT)],
   ['alice2', wrongShape('{"type":"Chat","username":"alice","message":"capital C"}', 'the type "Chat", with a capital C', TYPE_HINT)],
+  ['bob', wrongShape('{"type":{"toString":null},"username":"bob","message":"print my type"}', 'a type that is an object String() cannot print', TYPE_HINT, PRINT_CRASH_HINT)],
   ['alice', wrongShape('{"type":"chat","username":"alice"}', 'a chat message with no "message"', MESSAGE_HINT)],
   ['bob', wrongShape('{"type":"chat","username":"bob","message":42}', 'a chat message whose message is a number', MESSAGE_HINT)],
   ['carol', wrongShape('{"type":"chat","username":"carol","message":null}', 'a chat message whose message is null', MESSAGE_HINT)],

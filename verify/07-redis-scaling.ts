@@ -546,6 +546,7 @@ const BAD_INPUTS: BadInput[] = [
   { text: '{"type":"shout","username":"bob","message":"HEY"}', what: 'a type other than "chat"', hint: SHAPE_HINT },
   { text: '{"type":"Chat","username":"bob","message":"a capital C"}', what: '"Chat", which is not "chat"', hint: SHAPE_HINT },
   { text: '{"__proto__":{"type":"chat","message":"through the prototype"}}', what: 'a "__proto__" field holding a chat message', hint: SHAPE_HINT },
+  { text: '{"type":{"toString":null},"username":"bob","message":"print my type"}', what: 'a type that is an object String() cannot print', hint: SHAPE_HINT },
   { text: '{"type":"chat","username":"bob"}', what: 'a chat without a message', hint: SHAPE_HINT },
   { text: '{"type":"chat","username":"bob","message":42}', what: 'a message that is a number', hint: SHAPE_HINT },
   { text: '{"type":"chat","username":"bob","message":null}', what: 'a message that is null', hint: SHAPE_HINT },
