@@ -871,7 +871,7 @@ const BAD_INPUT: Array<{ what: string; inputs: Array<string | Buffer> }> = [
   { what: 'JSON that is not an object', inputs: ['null', '42', 'true', '"who"', '[]', '[{"type":"who"}]'] },
   {
     what: 'objects with no type, or one the lesson does not have',
-    inputs: ['{}', '{"type":null}', '{"type":42}', '{"type":["who"]}', '{"type":""}', '{"type":"WHO"}', '{"type":"Quit"}', '{"type":"chat","message":"café 🎉 漢字"}'],
+    inputs: ['{}', '{"type":null}', '{"type":42}', '{"type":["who"]}', '{"type":""}', '{"type":"WHO"}', '{"type":"Quit"}', '{"type":{"toString":null}}', '{"type":"chat","message":"café 🎉 漢字"}'],
   },
   {
     what: "the server's own notices, as if it had sent them",

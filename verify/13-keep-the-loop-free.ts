@@ -419,6 +419,7 @@ const INVALID: BadRequest[] = [
   { raw: '{"id":"no-type","n":10}', what: 'a request without a type', id: 'no-type' },
   { raw: '{"type":"Prime","id":"case","n":10}', what: 'the type "Prime", with a capital P', id: 'case' },
   { raw: '{"type":"sqrt","id":"sqrt","n":16}', what: 'a type the server does not know', id: 'sqrt' },
+  { raw: '{"type":{"toString":null},"id":"print-me","n":16}', what: 'a type that is an object String() cannot print', id: 'print-me' },
   { raw: '{"type":"prime","id":"none"}', what: 'a prime request without n', id: 'none' },
   { raw: '{"type":"prime","id":"neg","n":-5}', what: 'n = -5', id: 'neg' },
   { raw: '{"type":"prime","id":"half","n":1.5}', what: 'n = 1.5', id: 'half' },
