@@ -11,6 +11,7 @@ import { startClassServer } from '../src/classroom/class-server.ts';
 import { lessons, timeoutsOf, type Lesson } from '../src/lessons.ts';
 import { lessonPaths, ROOT } from '../src/paths.ts';
 import { loadLessonModule, verifyFile, type Verdict } from '../verify/harness/run-verifier.ts';
+import { urlHost } from '../verify/harness/ports.ts';
 import { Verification } from '../verify/harness/session.ts';
 import { Transcript } from '../verify/harness/transcript.ts';
 import { classroomFigures } from './bench-classroom.ts';
@@ -24,14 +25,26 @@ const LEARNERS = Number(process.env.BENCH_LEARNERS ?? 200);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const worst = (xs: number[]) => Math.max(...xs);
 
-/** Start as verify does, wait until listening, one round trip (a ping), stop. */
+/**
+ * Start as verify does, wait until listening, one round trip (a ping; a GET for a server of plain
+ * HTTP), stop. A lesson whose program is a client: start it against the verifier's own server, and
+ * wait for its first attempt to connect. A lesson of two servers (17) starts both, as run does.
+ */
 async function floor(lesson: Lesson): Promise<number> {
   const started = performance.now();
   const v = new Verification(lesson, lessonPaths(lesson.slug).solution, new Transcript(), timeoutsOf(lesson));
   try {
+    if (lesson.writes === 'client') {
+      await v.startClient(await v.serve());
+      return performance.now() - started;
+    }
     const { prepareRun } = await loadLessonModule(lesson);
     const prepared = (await prepareRun?.(v)) ?? {};
-    await v.start(prepared.start);
+    const server = await v.start(prepared.start);
+    if (prepared.protocol === 'http') {
+      await (await fetch(`http://${urlHost(server.host)}:${server.port}/`)).arrayBuffer();
+      return performance.now() - started;
+    }
     // A socket.io server upgrades only on its own path; a plain client there still gets ws pongs.
     const path = prepared.protocol === 'socket.io' ? '/socket.io/?EIO=4&transport=websocket' : undefined;
     const client = await v.client('bench', { path, ...prepared.client, log: 'silent' });
