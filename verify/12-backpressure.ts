@@ -588,8 +588,8 @@ class Feed {
     if (buffered > most + HELD_SLACK_BYTES) {
       throw this.v.fail({
         code: Codes.SENT_WHILE_BEHIND,
-        expected: `at most HIGH_WATER_BYTES and the update that went over it (${most} bytes) to have waited for ${s.name} in your server, up to seq ${got.last}`,
-        actual: `${buffered} bytes (its bufferedAmount), as the kernel tells: ${buffered - most} more, an update sent or kept while she was behind`,
+        expected: `no more than one update over HIGH_WATER_BYTES (${highWater} bytes) waiting for ${s.name} in your server when she read again: a correct server stops sending once it is over`,
+        actual: `${buffered} bytes, up to seq ${got.last} (its bufferedAmount, as the kernel tells): ${buffered - highWater} over the mark, where an update is ${frameBytes(last.bytes)} bytes. An update was sent to her while she was behind, or kept for her`,
         hint:
           'Above the mark, a client gets nothing: not an update sent anyway, nor one kept to send once it catches up (the first it missed, say). ' +
           "At the tick it is under the mark again, it gets that tick's update, the latest, and nothing older.",
