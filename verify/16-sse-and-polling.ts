@@ -588,7 +588,8 @@ const BACKLOG_HINT = 'A stream without Last-Event-ID is a new client: it asked f
 const HOLD_HINT =
   'With no event after the id, keep the request open: do not answer yet. Keep it in a list of held polls, and answer it when an event is published, or with {"events":[]} after POLL_TIMEOUT_MS.';
 const TIMER_HINT =
-  "Each stream's setInterval keeps running after its client has gone, writing to a closed connection, until the server stops: clear it in res.on('close', …) (or req.on('close', …)), and take the stream out of your set there.";
+  "Each stream's setInterval keeps running after its client has gone, writing to a closed connection, until the server stops: clear it in res.on('close', …) (or req.on('close', …)), and take the stream out of your set there. " +
+  'unref() does not stop a timer: it only lets the process end while the timer runs on.';
 const POLL_TIMER_HINT =
   "A held poll whose client has gone must be forgotten: in res.on('close', …), clearTimeout its timer and take it out of the held polls, or its timer stays until the timeout, and a publish writes to a closed connection.";
 
