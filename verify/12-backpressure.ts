@@ -14,7 +14,7 @@
  * Every judgement of time is made so that a busy machine can only delay a verdict, not turn it.
  */
 import { kernelQueues, LoopbackTwin, StallingClient, type StalledMessage } from './harness/stalling-client.ts';
-import { CannotJudge, defineRules, HarnessCodes, type LessonVerifier, type PrepareRun, type RunningServer, type Verification } from './harness/index.ts';
+import { CannotJudge, defineRules, HarnessCodes, type LessonVerifier, type PrepareRun, type RunningServer, type Verification, type VerifyFailure } from './harness/index.ts';
 import { delay } from './harness/json.ts';
 
 /** Failure codes of this lesson. Stable: tests and tools refer to them. */
@@ -545,10 +545,15 @@ class Feed {
     if (got.kind === 'everything' || (s.client.end && !s.client.end.clean)) return;
     const waiting = s.twin?.waitingAt(got.last + 1);
     if (waiting === undefined || waiting >= this.env.highWater - MARK_SLACK_UPDATES * this.messageBytes) return;
-    throw this.v.fail({
+    throw this.skippedUnderMark(s, `skipped from seq ${got.last + 1} on, when about ${mb(waiting)} waited for her in your server`);
+  }
+
+  /** SKIPPED_UNDER_MARK, with what the verifier saw waiting for `s`. */
+  private skippedUnderMark(s: Subscriber, actual: string): VerifyFailure {
+    return this.v.fail({
       code: Codes.SKIPPED_UNDER_MARK,
       expected: `${s.name} to be skipped only once more than HIGH_WATER_BYTES (${this.env.highWater} bytes) waited for her`,
-      actual: `skipped from seq ${got.last + 1} on, when about ${mb(waiting)} waited for her in your server`,
+      actual,
       hint: UNDER_MARK_HINT,
     });
   }
@@ -576,20 +581,18 @@ class Feed {
     }
     const buffered = last.endsAt - startsAt;
     const { highWater } = this.env;
-    const most = highWater + frameBytes(last.bytes);
+    const frame = frameBytes(last.bytes);
     if (buffered <= highWater - HELD_SLACK_BYTES) {
-      throw this.v.fail({
-        code: Codes.SKIPPED_UNDER_MARK,
-        expected: `${s.name} to be skipped only once more than HIGH_WATER_BYTES (${highWater} bytes) waited for her`,
-        actual: `skipped from seq ${got.last + 1} on, when ${buffered} bytes waited for her in your server (its bufferedAmount), as the kernel tells: ${highWater - buffered} under the mark`,
-        hint: UNDER_MARK_HINT,
-      });
+      throw this.skippedUnderMark(
+        s,
+        `skipped from seq ${got.last + 1} on, when ${buffered} bytes waited for her in your server (its bufferedAmount), as the kernel tells: ${highWater - buffered} under the mark`,
+      );
     }
-    if (buffered > most + HELD_SLACK_BYTES) {
+    if (buffered > highWater + frame + HELD_SLACK_BYTES) {
       throw this.v.fail({
         code: Codes.SENT_WHILE_BEHIND,
         expected: `no more than one update over HIGH_WATER_BYTES (${highWater} bytes) waiting for ${s.name} in your server when she read again: a correct server stops sending once it is over`,
-        actual: `${buffered} bytes, up to seq ${got.last} (its bufferedAmount, as the kernel tells): ${buffered - highWater} over the mark, where an update is ${frameBytes(last.bytes)} bytes. An update was sent to her while she was behind, or kept for her`,
+        actual: `${buffered} bytes, up to seq ${got.last} (its bufferedAmount, as the kernel tells): ${buffered - highWater} over the mark, where an update is ${frame} bytes. An update was sent to her while she was behind, or kept for her`,
         hint:
           'Above the mark, a client gets nothing: not an update sent anyway, nor one kept to send once it catches up (the first it missed, say). ' +
           "At the tick it is under the mark again, it gets that tick's update, the latest, and nothing older.",
